@@ -1,0 +1,179 @@
+//! The local API the daemon serves on loopback, so the CLI keeps working
+//! while `ticketd serve` holds the store's lock. Every call carries
+//! `Authorization: Bearer <token>`; the token is `api.token` from the
+//! config or, when absent, a random one written to `<store>/api-token`
+//! (mode 0600) for local tools to read.
+//!
+//! Routes: `POST /v1/ops` runs an [`ops::Request`]; `GET /v1/health`
+//! returns [`Health`].
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::desk::Desk;
+use crate::ops::{self, OpError, Request};
+
+/// Largest request body (an ingested message travels base64-encoded).
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Daemon health, for `ticketd health` and monitoring.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    /// Tickets stored.
+    pub tickets: usize,
+    /// Outbox items waiting.
+    pub outbox_pending: usize,
+    /// Seconds the oldest pending item has waited past its due time.
+    pub outbox_oldest_due_secs: Option<i64>,
+    /// Quarantined messages.
+    pub quarantined: usize,
+}
+
+#[derive(Clone)]
+struct ApiState {
+    desk: Desk,
+    token: Arc<String>,
+    wake_sender: Arc<Notify>,
+}
+
+/// The token: configured, or read from (or created in) the store directory.
+pub fn token(config: &Config) -> anyhow::Result<String> {
+    if let Some(t) = &config.api.token {
+        return Ok(t.clone());
+    }
+    let path = config.store_path.join("api-token");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_string());
+    }
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("No randomness for the API token: {e}"))?;
+    let token = hex::encode(bytes);
+    std::fs::create_dir_all(&config.store_path)?;
+    write_private(&path, &token)?;
+    Ok(token)
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Reads the token a running daemon uses, without creating one.
+pub fn existing_token(config: &Config) -> Option<String> {
+    config.api.token.clone().or_else(|| {
+        std::fs::read_to_string(config.store_path.join("api-token"))
+            .ok()
+            .map(|t| t.trim().to_string())
+    })
+}
+
+/// The router.
+pub fn router(desk: Desk, token: String, wake_sender: Arc<Notify>) -> Router {
+    let state = ApiState {
+        desk,
+        token: Arc::new(token),
+        wake_sender,
+    };
+    Router::new()
+        .route("/v1/ops", post(run_op))
+        .route("/v1/health", get(health))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let expected = format!("Bearer {token}");
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.len() == expected.len() && v.bytes().zip(expected.bytes()).all(|(a, b)| a == b)
+        })
+}
+
+/// Error body.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Message.
+    pub error: String,
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    (status, Json(ApiError { error: message })).into_response()
+}
+
+async fn run_op(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Json(request): Json<Request>,
+) -> Response {
+    if !authorized(&headers, &state.token) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong API token".into(),
+        );
+    }
+    let wake = request.may_queue_mail();
+    let desk = state.desk.clone();
+    let result = tokio::task::spawn_blocking(move || ops::execute(&desk, request)).await;
+    if wake {
+        state.wake_sender.notify_one();
+    }
+    match result {
+        Ok(Ok(response)) => Json(response).into_response(),
+        Ok(Err(OpError::NotFound(m))) => error(StatusCode::NOT_FOUND, m),
+        Ok(Err(OpError::BadRequest(m))) => error(StatusCode::BAD_REQUEST, m),
+        Ok(Err(OpError::Internal(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    if !authorized(&headers, &state.token) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong API token".into(),
+        );
+    }
+    let desk = state.desk.clone();
+    match tokio::task::spawn_blocking(move || health_of(&desk)).await {
+        Ok(Ok(h)) => Json(h).into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// Computes health figures from the store.
+pub fn health_of(desk: &Desk) -> anyhow::Result<Health> {
+    let quarantined = desk
+        .store
+        .messages()
+        .filter_map(Result::ok)
+        .filter(|m| matches!(m.disposition, crate::model::Disposition::Quarantined { .. }))
+        .count();
+    Ok(Health {
+        tickets: desk.store.ticket_count(),
+        outbox_pending: desk.store.outbox_pending_count(),
+        outbox_oldest_due_secs: desk
+            .store
+            .outbox_next_due()?
+            .map(|t| (chrono::Utc::now() - t).num_seconds().max(0)),
+        quarantined,
+    })
+}

@@ -1,0 +1,508 @@
+//! The command line: clap definitions and dispatch. Commands that touch
+//! tickets become an [`ops::Request`], run through the daemon's local API
+//! when one is running, or against the store directly when none is.
+
+mod output;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use clap::{Args, Parser, Subcommand};
+
+use crate::client::{self, ClientError};
+use crate::config::Config;
+use crate::desk::Desk;
+use crate::model::{Origin, Status, TicketId};
+use crate::ops::{self, Request, Response};
+
+/// Exit code asking an MTA to retry later (EX_TEMPFAIL).
+pub const EXIT_TEMPFAIL: u8 = 75;
+
+/// ticketd: e-mail in, tickets and alerts out.
+#[derive(Debug, Parser)]
+#[command(name = "ticketd", version, about)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "TICKETD_CONFIG",
+        default_value = "config/ticketd.toml"
+    )]
+    pub config: PathBuf,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (inbound mail, outbox sender, local API).
+    Serve,
+    /// Ingest one raw message from FILE or standard input (MTA pipe).
+    /// Exits 75 on a temporary failure so the MTA retries.
+    Ingest {
+        /// File to read; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+    },
+    /// Tickets.
+    #[command(subcommand)]
+    Tickets(TicketsCommand),
+    /// A ticket's external recipients.
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+    /// Outgoing mail queue.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Ingested messages that were quarantined or ignored, and why.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
+    /// Alert templates.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+    /// Configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Health of the running daemon.
+    Health,
+}
+
+/// `tickets ...`
+#[derive(Debug, Subcommand)]
+pub enum TicketsCommand {
+    /// Newest tickets first.
+    List {
+        /// Only `open` or `closed`.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One ticket with its comments, alerts and source messages.
+    Show {
+        /// Ticket number.
+        id: u64,
+    },
+    /// Open a ticket as staff; alerts every external recipient.
+    Create(CreateArgs),
+    /// Add a staff comment (public reply unless --internal).
+    Comment {
+        /// Ticket number.
+        id: u64,
+        /// Text; read from standard input when absent.
+        #[arg(long)]
+        text: Option<String>,
+        /// Internal note: goes to nobody outside.
+        #[arg(long)]
+        internal: bool,
+    },
+    /// Close; alerts every external recipient.
+    Close {
+        /// Ticket number.
+        id: u64,
+    },
+    /// Reopen.
+    Reopen {
+        /// Ticket number.
+        id: u64,
+    },
+}
+
+/// `tickets create` arguments.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Subject.
+    #[arg(long)]
+    pub subject: String,
+    /// Requester's address.
+    #[arg(long)]
+    pub requester: String,
+    /// More external recipients.
+    #[arg(long = "cc")]
+    pub cc: Vec<String>,
+    /// Opening text; read from standard input when absent.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Category.
+    #[arg(long)]
+    pub category: Option<String>,
+}
+
+/// `recipients ...`
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// List.
+    List {
+        /// Ticket number.
+        id: u64,
+    },
+    /// Add an address.
+    Add {
+        /// Ticket number.
+        id: u64,
+        /// Address.
+        address: String,
+    },
+    /// Remove an address.
+    Remove {
+        /// Ticket number.
+        id: u64,
+        /// Address.
+        address: String,
+    },
+}
+
+/// `outbox ...`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Newest items first.
+    List {
+        /// Only `pending`, `sent`, `gave_up` or `suppressed`.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Send an item again (or every given-up item with --all).
+    Retry {
+        /// Item id.
+        id: Option<u64>,
+        /// Every given-up item.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Deliver what is due now and exit (only without a running daemon).
+    Deliver,
+}
+
+/// `messages ...`
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// Quarantined (default), ignored or all messages, with the reason.
+    List {
+        /// Show ignored messages (auto-replies, own mail, ...).
+        #[arg(long, conflicts_with = "all")]
+        ignored: bool,
+        /// Show every message.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Print a stored original message as received.
+    Original {
+        /// Its key (as shown by `messages list` or `tickets show`).
+        key: String,
+    },
+}
+
+/// `templates ...`
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Template names and the events that use them.
+    List,
+    /// Render every template against a sample ticket; non-zero on errors.
+    Check,
+    /// Render one template for a stored ticket.
+    Render {
+        /// Template name.
+        name: String,
+        /// Ticket number.
+        #[arg(long)]
+        ticket: u64,
+    },
+}
+
+/// `config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration file.
+    Check,
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let json = cli.json;
+    let ingest = matches!(cli.command, Command::Ingest { .. });
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
+            } else {
+                eprintln!("ticketd: {e:#}");
+            }
+            if ingest {
+                ExitCode::from(EXIT_TEMPFAIL)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    Ok(Config::load(&cli.config)?)
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli)?;
+    let json = cli.json;
+    match cli.command {
+        Command::Serve => serve(config),
+        Command::Ingest { file } => ingest(&config, file, json),
+        Command::Tickets(c) => request(&config, tickets_request(c)?, json),
+        Command::Recipients(c) => request(&config, recipients_request(c), json),
+        Command::Outbox(OutboxCommand::Deliver) => deliver(config, json),
+        Command::Outbox(c) => request(&config, outbox_request(c), json),
+        Command::Messages(MessagesCommand::Original { key }) => original(&config, key),
+        Command::Messages(c) => request(&config, messages_request(c), json),
+        Command::Templates(c) => templates(&config, c, json),
+        Command::Config(ConfigCommand::Check) => {
+            output::done(
+                json,
+                &format!("{}: configuration is valid", config.source.display()),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health => health(&config, json),
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("Starting the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        crate::daemon::cancel_on_signals(shutdown.clone());
+        crate::daemon::serve(config, shutdown).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a request through the daemon, or locally when none is running.
+pub fn execute(config: &Config, req: Request) -> anyhow::Result<Response> {
+    match client::call(config, &req) {
+        Ok(response) => Ok(response),
+        Err(ClientError::NoDaemon(_)) => {
+            let desk = Desk::open(config.clone())?;
+            Ok(ops::execute(&desk, req)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn request(config: &Config, req: Request, json: bool) -> anyhow::Result<ExitCode> {
+    let response = execute(config, req)?;
+    output::print(&response, json, config);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_text(text: Option<String>) -> anyhow::Result<String> {
+    match text {
+        Some(t) => Ok(t),
+        None => {
+            let mut buf = String::new();
+            std::io::stdin()
+                .read_to_string(&mut buf)
+                .context("Reading text from standard input")?;
+            Ok(buf)
+        }
+    }
+}
+
+fn tickets_request(c: TicketsCommand) -> anyhow::Result<Request> {
+    Ok(match c {
+        TicketsCommand::List { status, limit } => Request::TicketsList {
+            status: parse_status(status)?,
+            limit,
+        },
+        TicketsCommand::Show { id } => Request::TicketShow { id: TicketId(id) },
+        TicketsCommand::Create(a) => Request::TicketCreate {
+            subject: a.subject,
+            requester: a.requester,
+            recipients: a.cc,
+            text: read_text(a.text)?,
+            category: a.category,
+            actor: "cli".into(),
+            origin: Origin::Staff,
+        },
+        TicketsCommand::Comment { id, text, internal } => Request::TicketComment {
+            id: TicketId(id),
+            text: read_text(text)?,
+            internal,
+            actor: "cli".into(),
+        },
+        TicketsCommand::Close { id } => Request::TicketClose {
+            id: TicketId(id),
+            actor: "cli".into(),
+        },
+        TicketsCommand::Reopen { id } => Request::TicketReopen { id: TicketId(id) },
+    })
+}
+
+fn parse_status(status: Option<String>) -> anyhow::Result<Option<Status>> {
+    match status.as_deref() {
+        None => Ok(None),
+        Some("open") => Ok(Some(Status::Open)),
+        Some("closed") => Ok(Some(Status::Closed)),
+        Some(other) => anyhow::bail!("unknown status {other:?}; expected open or closed"),
+    }
+}
+
+fn recipients_request(c: RecipientsCommand) -> Request {
+    match c {
+        RecipientsCommand::List { id } => Request::RecipientsList { id: TicketId(id) },
+        RecipientsCommand::Add { id, address } => Request::RecipientsAdd {
+            id: TicketId(id),
+            address,
+        },
+        RecipientsCommand::Remove { id, address } => Request::RecipientsRemove {
+            id: TicketId(id),
+            address,
+        },
+    }
+}
+
+fn outbox_request(c: OutboxCommand) -> Request {
+    match c {
+        OutboxCommand::List { status, limit } => Request::OutboxList { status, limit },
+        OutboxCommand::Retry { id, .. } => Request::OutboxRetry { id },
+        OutboxCommand::Deliver => unreachable!("handled before"),
+    }
+}
+
+fn messages_request(c: MessagesCommand) -> Request {
+    match c {
+        MessagesCommand::List {
+            ignored,
+            all,
+            limit,
+        } => {
+            let filter = if all {
+                "all"
+            } else if ignored {
+                "ignored"
+            } else {
+                "quarantined"
+            };
+            Request::MessagesList {
+                filter: filter.into(),
+                limit,
+            }
+        }
+        MessagesCommand::Original { .. } => unreachable!("handled before"),
+    }
+}
+
+fn ingest(config: &Config, file: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
+    let raw = match file {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::read(&path).with_context(|| format!("Reading {}", path.display()))?
+        }
+        _ => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("Reading the message from standard input")?;
+            buf
+        }
+    };
+    let response = execute(
+        config,
+        Request::Ingest {
+            raw_base64: BASE64.encode(&raw),
+        },
+    )?;
+    output::print(&response, json, config);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn original(config: &Config, key: String) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    match execute(config, Request::MessageRaw { key })? {
+        Response::Raw { raw_base64 } => {
+            let raw = BASE64
+                .decode(raw_base64)
+                .context("Decoding the stored message")?;
+            std::io::stdout().write_all(&raw)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        other => anyhow::bail!("unexpected reply: {other:?}"),
+    }
+}
+
+fn deliver(config: Config, json: bool) -> anyhow::Result<ExitCode> {
+    let desk = Desk::open(config.clone()).context(
+        "`outbox deliver` needs the store; with a daemon running, it delivers by itself",
+    )?;
+    let transport = crate::notify::transport::Transport::from_config(&config.outbound.transport)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let report = runtime.block_on(crate::notify::sender::deliver_due(&desk, &transport))?;
+    let message = format!(
+        "{} sent, {} to retry, {} given up",
+        report.sent, report.retried, report.gave_up
+    );
+    output::done(json, &message);
+    Ok(if report.retried + report.gave_up == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn templates(config: &Config, c: TemplatesCommand, json: bool) -> anyhow::Result<ExitCode> {
+    match c {
+        TemplatesCommand::List => {
+            output::template_list(config, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        TemplatesCommand::Check => Ok(output::template_check(config, json)),
+        TemplatesCommand::Render { name, ticket } => request(
+            config,
+            Request::TemplateRender {
+                name,
+                ticket: TicketId(ticket),
+            },
+            json,
+        ),
+    }
+}
+
+fn health(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let health = match client::health(config) {
+        Ok(h) => h,
+        Err(ClientError::NoDaemon(addr)) => {
+            let desk = Desk::open(config.clone())?;
+            output::done(
+                json,
+                &format!("no daemon listening on {addr}; figures from the store"),
+            );
+            crate::api::health_of(&desk)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    output::health(&health, json);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,256 @@
+//! Human and JSON output for CLI results.
+
+use std::process::ExitCode;
+
+use crate::api::Health;
+use crate::config::Config;
+use crate::notify::compose::sample_context;
+use crate::notify::templates::Templates;
+use crate::ops::{Response, TicketDetail};
+
+/// Prints a one-line confirmation.
+pub fn done(json: bool, message: &str) {
+    if json {
+        println!("{}", serde_json::json!({ "message": message }));
+    } else {
+        println!("{message}");
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("ticketd: cannot encode output: {e}"),
+    }
+}
+
+/// Prints an operation's response.
+pub fn print(response: &Response, json: bool, config: &Config) {
+    if json {
+        return print_json(response);
+    }
+    match response {
+        Response::Tickets { tickets } => {
+            println!(
+                "{:>6}  {:<7} {:<15} {:<17} {:<28} SUBJECT",
+                "ID", "STATUS", "ORIGIN", "UPDATED", "REQUESTER"
+            );
+            for t in tickets {
+                println!(
+                    "{:>6}  {:<7} {:<15} {:<17} {:<28} {}",
+                    format!("#{}", t.id),
+                    t.status.as_str(),
+                    t.origin.as_str(),
+                    t.updated_at.format("%Y-%m-%d %H:%M"),
+                    t.requester,
+                    t.subject
+                );
+            }
+        }
+        Response::Ticket(detail) => ticket(detail, config),
+        Response::Recipients { id, recipients } => {
+            println!("External recipients of #{id}:");
+            recipients.iter().for_each(|r| println!("  {r}"));
+        }
+        Response::Outbox { items } => {
+            println!(
+                "{:>6}  {:>6}  {:<18} {:<10} {:>3}  RECIPIENT / NOTE",
+                "ITEM", "TICKET", "KIND", "STATUS", "TRY"
+            );
+            for i in items {
+                let note = match &i.status {
+                    crate::outbox::OutboxStatus::Suppressed { rule } => format!(" ({rule})"),
+                    crate::outbox::OutboxStatus::GaveUp { reason } => format!(" ({reason})"),
+                    _ => i
+                        .last_error
+                        .as_ref()
+                        .map(|e| format!(" (last error: {e})"))
+                        .unwrap_or_default(),
+                };
+                println!(
+                    "{:>6}  {:>6}  {:<18} {:<10} {:>3}  {}{note}",
+                    i.id,
+                    format!("#{}", i.ticket),
+                    i.kind.event_name(),
+                    i.status.as_str(),
+                    i.attempts,
+                    i.recipient
+                );
+            }
+        }
+        Response::Messages { messages } => {
+            for m in messages {
+                println!(
+                    "{}  {}  from {}  \"{}\"",
+                    m.received_at.format("%Y-%m-%d %H:%M:%S"),
+                    m.raw_key,
+                    m.from.as_deref().unwrap_or("?"),
+                    m.subject.as_deref().unwrap_or("")
+                );
+                println!("    {:?}  rule: {}", m.disposition, m.rule);
+            }
+        }
+        Response::Raw { .. } => println!("(raw message; use `messages original`)"),
+        Response::Ingested { outcome } => {
+            let dup = if outcome.duplicate {
+                " (already ingested; nothing changed)"
+            } else {
+                ""
+            };
+            println!("{:?}{dup}\nrule: {}", outcome.disposition, outcome.rule);
+        }
+        Response::Rendered {
+            subject,
+            text,
+            html,
+        } => {
+            println!("Subject: {subject}\n\n{text}");
+            if let Some(html) = html {
+                println!("\n--- HTML ---\n{html}");
+            }
+        }
+        Response::Done { message, .. } => println!("{message}"),
+    }
+}
+
+fn ticket(d: &TicketDetail, config: &Config) {
+    let t = &d.ticket;
+    println!("{} {}", config.threading.tag(t.id), t.subject);
+    println!(
+        "status: {}   origin: {}   category: {}",
+        t.status.as_str(),
+        t.origin.as_str(),
+        t.category.as_deref().unwrap_or("-")
+    );
+    println!("requester: {}", t.requester);
+    println!(
+        "recipients: {}",
+        t.recipients.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "created: {}   updated: {}   closed: {}",
+        t.created_at.to_rfc3339(),
+        t.updated_at.to_rfc3339(),
+        t.closed_at
+            .map(|c| c.to_rfc3339())
+            .unwrap_or_else(|| "-".into())
+    );
+    if let Some(rule) = &t.rule {
+        println!("rule: {rule}");
+    }
+    for c in &d.comments {
+        let vis = if c.visibility == crate::model::Visibility::Internal {
+            "internal"
+        } else {
+            "public"
+        };
+        println!(
+            "\n--- {} {} ({:?}, {vis}) {}",
+            c.seq,
+            c.author,
+            c.role,
+            c.created_at.format("%Y-%m-%d %H:%M")
+        );
+        println!("{}", c.text);
+        for a in &c.attachments {
+            println!(
+                "[attachment: {} ({}, {} bytes)]",
+                a.name, a.content_type, a.size
+            );
+        }
+        if let Some(src) = &c.source_message {
+            println!("[original: ticketd messages original '{src}']");
+        }
+    }
+    if !d.messages.is_empty() {
+        println!("\nMessages:");
+        for m in &d.messages {
+            println!("  {}  {:?}  rule: {}", m.raw_key, m.disposition, m.rule);
+        }
+    }
+    if !d.outbox.is_empty() {
+        println!("\nAlerts:");
+        for i in &d.outbox {
+            println!(
+                "  {:>5} {:<18} {:<10} {}",
+                i.id,
+                i.kind.event_name(),
+                i.status.as_str(),
+                i.recipient
+            );
+        }
+    }
+}
+
+/// `templates list`.
+pub fn template_list(config: &Config, json: bool) {
+    let templates = Templates::new(config.templates_dir.clone());
+    let names = templates.names();
+    if json {
+        return print_json(
+            &serde_json::json!({ "templates": names, "events": config.template_names }),
+        );
+    }
+    println!(
+        "Templates in {} (shipped defaults fill gaps):",
+        config.templates_dir.display()
+    );
+    for name in &names {
+        let events: Vec<&str> = config
+            .template_names
+            .iter()
+            .filter(|(_, n)| *n == name)
+            .map(|(e, _)| e.as_str())
+            .collect();
+        println!(
+            "  {name:<20} {}",
+            if events.is_empty() {
+                "(unused)".into()
+            } else {
+                format!("used for: {}", events.join(", "))
+            }
+        );
+    }
+}
+
+/// `templates check`: exit 1 when any template fails.
+pub fn template_check(config: &Config, json: bool) -> ExitCode {
+    let templates = Templates::new(config.templates_dir.clone());
+    let mut problems = templates.check(&sample_context(config));
+    for (event, name) in &config.template_names {
+        if !templates.names().contains(name) {
+            problems.push(crate::notify::templates::TemplateError {
+                file: config.source.display().to_string(),
+                line: 0,
+                message: format!("event {event} uses template {name:?}, which does not exist"),
+            });
+        }
+    }
+    if json {
+        print_json(
+            &serde_json::json!({ "ok": problems.is_empty(), "problems": problems.iter().map(|p| p.to_string()).collect::<Vec<_>>() }),
+        );
+    } else if problems.is_empty() {
+        println!("{} templates OK", templates.names().len());
+    } else {
+        problems.iter().for_each(|p| eprintln!("{p}"));
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `health`.
+pub fn health(h: &Health, json: bool) {
+    if json {
+        return print_json(h);
+    }
+    println!("tickets: {}", h.tickets);
+    println!("outbox pending: {}", h.outbox_pending);
+    if let Some(age) = h.outbox_oldest_due_secs {
+        println!("oldest pending item overdue by: {age}s");
+    }
+    println!("quarantined messages: {}", h.quarantined);
+}

@@ -1,0 +1,725 @@
+//! Configuration, in two phases: [`raw::RawConfig`] mirrors the TOML file;
+//! [`Config`] is validated, with regexes compiled and defaults applied.
+//!
+//! Every error names the file, the key and what is expected, e.g.
+//! `config/ticketd.toml: outbound.smtp.security: expected one of "tls",
+//! "starttls", "plain", found "ssl"`.
+
+pub mod raw;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::model::normalize_address;
+use raw::*;
+
+/// A configuration problem, rendered for humans.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {message}")]
+pub struct ConfigError {
+    /// The config file.
+    pub file: String,
+    /// Dotted key path (or `(file)` for syntax errors).
+    pub key: String,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// Short instance name (loop-detection header value).
+    pub instance_name: String,
+    /// Support addresses, normalized.
+    pub support_addresses: BTreeSet<String>,
+    /// Display name for outgoing mail.
+    pub from_name: Option<String>,
+    /// Explicit token secret, if configured.
+    pub secret: Option<String>,
+    /// Store directory.
+    pub store_path: PathBuf,
+    /// sled cache size in bytes.
+    pub store_cache_bytes: u64,
+    /// Who counts as staff.
+    pub staff: StaffConfig,
+    /// Threading options.
+    pub threading: ThreadingConfig,
+    /// Inbound options.
+    pub inbound: InboundConfig,
+    /// Outbound options.
+    pub outbound: OutboundConfig,
+    /// Alert policy.
+    pub alerts: AlertsConfig,
+    /// Template directory.
+    pub templates_dir: PathBuf,
+    /// Template name per event, see [`crate::rules::AlertKind`].
+    pub template_names: BTreeMap<String, String>,
+    /// Rules that mark mail as automated.
+    pub automated: Vec<AutomatedRule>,
+    /// Local API.
+    pub api: ApiConfig,
+}
+
+/// `[staff]`, validated.
+#[derive(Debug, Clone, Default)]
+pub struct StaffConfig {
+    /// Staff addresses.
+    pub addresses: BTreeSet<String>,
+    /// Staff domains.
+    pub domains: BTreeSet<String>,
+    /// Trusted authserv-id for `Authentication-Results`.
+    pub authserv_id: Option<String>,
+    /// Accept the From line as proof (insecure).
+    pub trust_from_header: bool,
+}
+
+impl StaffConfig {
+    /// Whether an address belongs to staff (by address or domain).
+    pub fn is_staff_address(&self, address: &str) -> bool {
+        let address = normalize_address(address);
+        let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        self.addresses.contains(&address) || self.domains.contains(domain)
+    }
+}
+
+/// `[threading]`, validated.
+#[derive(Debug, Clone)]
+pub struct ThreadingConfig {
+    /// Text before the number, e.g. `[#`.
+    pub tag_prefix: String,
+    /// Text after the number, e.g. `]`.
+    pub tag_suffix: String,
+    /// Regex finding the number in a subject.
+    pub tag_regex: Regex,
+    /// Whether Reply-To carries `local+token@domain`.
+    pub reply_to_token: bool,
+}
+
+impl ThreadingConfig {
+    /// The tag for a ticket, e.g. `[#42]`.
+    pub fn tag(&self, id: crate::model::TicketId) -> String {
+        format!("{}{}{}", self.tag_prefix, id, self.tag_suffix)
+    }
+}
+
+/// `[inbound]`, validated.
+#[derive(Debug, Clone)]
+pub struct InboundConfig {
+    /// Largest message accepted.
+    pub max_message_bytes: u64,
+    /// Category for new tickets.
+    pub default_category: Option<String>,
+    /// Maildir drop folder, if any.
+    pub maildir: Option<MaildirConfig>,
+}
+
+/// `[inbound.maildir]`, validated.
+#[derive(Debug, Clone)]
+pub struct MaildirConfig {
+    /// Maildir root.
+    pub path: PathBuf,
+    /// How often `new/` is scanned.
+    pub poll_interval: Duration,
+}
+
+/// `[outbound]`, validated.
+#[derive(Debug, Clone)]
+pub struct OutboundConfig {
+    /// Where mail goes.
+    pub transport: TransportConfig,
+    /// Envelope and header sender.
+    pub from_address: String,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+}
+
+/// Delivery retry policy.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// First delay.
+    pub initial_backoff: Duration,
+    /// Largest delay.
+    pub max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `attempt + 1` after `attempt` failures.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// Outbound transport.
+#[derive(Debug, Clone)]
+pub enum TransportConfig {
+    /// One `.eml` per message into a folder.
+    File {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// SMTP via lettre.
+    Smtp(SmtpConfig),
+}
+
+/// SMTP connection security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Implicit TLS (port 465).
+    Tls,
+    /// STARTTLS upgrade (port 587).
+    StartTls,
+    /// No TLS (loopback only).
+    Plain,
+}
+
+/// `[outbound.smtp]`, validated.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Security.
+    pub security: SmtpSecurity,
+    /// Credentials.
+    pub credentials: Option<(String, String)>,
+    /// Extra CA (PEM file contents).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Command timeout.
+    pub timeout: Duration,
+}
+
+/// `[alerts]`, validated.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    /// Acknowledge Cc'd recipients too.
+    pub acknowledge_cc: bool,
+    /// Customer replies reopen closed tickets.
+    pub reopen_on_customer_reply: bool,
+    /// Staff events that notify staff.
+    pub notify_staff: BTreeSet<StaffEvent>,
+    /// Who gets staff notifications.
+    pub staff_recipients: Vec<String>,
+    /// Max automatic messages per recipient per window.
+    pub rate_limit_max: u32,
+    /// Rate-limit window.
+    pub rate_limit_window: chrono::Duration,
+}
+
+/// Events that can notify staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StaffEvent {
+    /// A customer opened a ticket.
+    NewTicket,
+    /// An automated ticket was opened.
+    AutomatedTicket,
+    /// A customer replied.
+    CustomerReply,
+}
+
+impl StaffEvent {
+    const ALL: [(&'static str, StaffEvent); 3] = [
+        ("new_ticket", StaffEvent::NewTicket),
+        ("automated_ticket", StaffEvent::AutomatedTicket),
+        ("customer_reply", StaffEvent::CustomerReply),
+    ];
+}
+
+/// An admin rule marking mail from an external application as automated.
+#[derive(Debug, Clone)]
+pub struct AutomatedRule {
+    /// Rule name.
+    pub name: String,
+    /// Sender regex.
+    pub from: Option<Regex>,
+    /// Subject regex.
+    pub subject: Option<Regex>,
+    /// Header regexes (lower-case header name).
+    pub headers: Vec<(String, Regex)>,
+    /// Category for tickets it opens.
+    pub category: Option<String>,
+}
+
+/// `[api]`, validated.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Listen address (loopback).
+    pub listen: SocketAddr,
+    /// Configured token, if any.
+    pub token: Option<String>,
+}
+
+/// The template events and their default template names.
+pub const TEMPLATE_EVENTS: [&str; 5] = [
+    "acknowledgement",
+    "new_ticket",
+    "ticket_closed",
+    "public_reply",
+    "staff_notification",
+];
+
+impl Config {
+    /// Whether an address is one of ours, including plus-tagged variants
+    /// such as `support+t12.abc@example.com`.
+    pub fn is_support_address(&self, address: &str) -> bool {
+        let address = normalize_address(address);
+        if self.support_addresses.contains(&address) {
+            return true;
+        }
+        match address.split_once('@') {
+            Some((local, domain)) => match local.split_once('+') {
+                Some((base, _)) => self.support_addresses.contains(&format!("{base}@{domain}")),
+                None => false,
+            },
+            None => false,
+        }
+    }
+
+    /// The support address outgoing mail comes from and replies go to.
+    pub fn reply_base_address(&self) -> &str {
+        &self.outbound.from_address
+    }
+
+    /// Domain used in our Message-IDs.
+    pub fn message_id_domain(&self) -> &str {
+        self.outbound
+            .from_address
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("localhost")
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.display().to_string(),
+            key: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `path` is used in messages and
+    /// to read referenced files.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let raw = parse_raw(text, &file)?;
+        Validator { file }.config(raw, path)
+    }
+}
+
+fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
+    let syntax = |e: toml::de::Error| ConfigError {
+        file: file.to_string(),
+        key: "(syntax)".into(),
+        message: e.to_string().trim().replace('\n', " "),
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(syntax)?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let message = e.into_inner().message().to_string();
+        ConfigError {
+            file: file.to_string(),
+            key,
+            message,
+        }
+    })
+}
+
+struct Validator {
+    file: String,
+}
+
+impl Validator {
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.file.clone(),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn config(&self, raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
+        let support_addresses = self.addresses(
+            "instance.support_addresses",
+            &raw.instance.support_addresses,
+        )?;
+        if support_addresses.is_empty() {
+            return Err(self.err(
+                "instance.support_addresses",
+                "expected at least one address, e.g. [\"support@example.com\"]",
+            ));
+        }
+        if raw.instance.name.trim().is_empty() || raw.instance.name.contains(char::is_whitespace) {
+            return Err(self.err(
+                "instance.name",
+                "expected a short name without spaces, e.g. \"ticketd\"",
+            ));
+        }
+        let first_support = normalize_address(&raw.instance.support_addresses[0]);
+        let staff = self.staff(raw.staff)?;
+        let mut alerts = self.alerts(raw.alerts)?;
+        if alerts.staff_recipients.is_empty() {
+            alerts.staff_recipients = staff.addresses.iter().cloned().collect();
+        }
+        Ok(Config {
+            source: path.to_path_buf(),
+            instance_name: raw.instance.name,
+            support_addresses,
+            from_name: raw.instance.from_name,
+            secret: self.secret(raw.instance.secret)?,
+            store_path: PathBuf::from(raw.store.path.unwrap_or_else(|| "var/ticketd".into())),
+            store_cache_bytes: raw.store.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES),
+            staff,
+            threading: self.threading(raw.threading)?,
+            inbound: self.inbound(raw.inbound)?,
+            outbound: self.outbound(raw.outbound, &first_support)?,
+            alerts,
+            templates_dir: PathBuf::from(
+                raw.templates
+                    .dir
+                    .clone()
+                    .unwrap_or_else(|| "templates".into()),
+            ),
+            template_names: self.template_names(raw.templates.events)?,
+            automated: raw
+                .automated
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| self.automated_rule(i, r))
+                .collect::<Result<_, _>>()?,
+            api: self.api(raw.api)?,
+        })
+    }
+
+    fn secret(&self, secret: Option<String>) -> Result<Option<String>, ConfigError> {
+        match secret {
+            Some(s) if s.len() < 16 => Err(self.err("instance.secret", "expected at least 16 characters of random text (or remove the key to have one generated)")),
+            other => Ok(other),
+        }
+    }
+
+    fn addresses(&self, key: &str, list: &[String]) -> Result<BTreeSet<String>, ConfigError> {
+        list.iter()
+            .map(|a| {
+                let a = normalize_address(a);
+                match a.split_once('@') {
+                    Some((l, d)) if !l.is_empty() && d.contains('.') || d == "localhost" => Ok(a),
+                    _ => Err(self.err(
+                        key,
+                        format!(
+                            "expected e-mail addresses like \"name@example.com\", found \"{a}\""
+                        ),
+                    )),
+                }
+            })
+            .collect()
+    }
+
+    fn staff(&self, raw: RawStaff) -> Result<StaffConfig, ConfigError> {
+        Ok(StaffConfig {
+            addresses: self.addresses("staff.addresses", &raw.addresses)?,
+            domains: raw
+                .domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                .collect(),
+            authserv_id: raw.authserv_id,
+            trust_from_header: raw.trust_from_header,
+        })
+    }
+
+    fn threading(&self, raw: RawThreading) -> Result<ThreadingConfig, ConfigError> {
+        let format = raw
+            .subject_tag
+            .unwrap_or_else(|| DEFAULT_SUBJECT_TAG.into());
+        let Some((prefix, suffix)) = format.split_once("{id}") else {
+            return Err(self.err(
+                "threading.subject_tag",
+                format!(
+                    "expected a format containing {{id}}, e.g. \"[#{{id}}]\", found \"{format}\""
+                ),
+            ));
+        };
+        if prefix.trim().is_empty() {
+            return Err(self.err(
+                "threading.subject_tag",
+                "expected some text before {id} so tags are recognisable, e.g. \"[#{id}]\"",
+            ));
+        }
+        let pattern = format!(
+            r"(?i){}\s*(\d{{1,18}}){}",
+            regex::escape(prefix.trim_end()),
+            regex::escape(suffix)
+        );
+        Ok(ThreadingConfig {
+            tag_prefix: prefix.to_string(),
+            tag_suffix: suffix.to_string(),
+            tag_regex: Regex::new(&pattern)
+                .map_err(|e| self.err("threading.subject_tag", e.to_string()))?,
+            reply_to_token: raw.reply_to_token.unwrap_or(true),
+        })
+    }
+
+    fn inbound(&self, raw: RawInbound) -> Result<InboundConfig, ConfigError> {
+        let max = raw.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
+        if max < 1024 {
+            return Err(self.err("inbound.max_message_bytes", "expected at least 1024 bytes"));
+        }
+        let maildir = raw.maildir.map(|m| MaildirConfig {
+            path: PathBuf::from(m.path),
+            poll_interval: Duration::from_millis(
+                m.poll_interval_ms
+                    .unwrap_or(DEFAULT_MAILDIR_POLL_MS)
+                    .max(10),
+            ),
+        });
+        Ok(InboundConfig {
+            max_message_bytes: max,
+            default_category: raw.default_category,
+            maildir,
+        })
+    }
+
+    fn outbound(
+        &self,
+        raw: RawOutbound,
+        first_support: &str,
+    ) -> Result<OutboundConfig, ConfigError> {
+        let transport = match raw.transport.as_str() {
+            "file" => TransportConfig::File {
+                dir: PathBuf::from(raw.file_dir.ok_or_else(|| {
+                    self.err(
+                        "outbound.file_dir",
+                        "expected a folder when transport = \"file\", e.g. \"var/outbox\"",
+                    )
+                })?),
+            },
+            "smtp" => TransportConfig::Smtp(self.smtp(raw.smtp.ok_or_else(|| {
+                self.err(
+                    "outbound.smtp",
+                    "expected an [outbound.smtp] table when transport = \"smtp\"",
+                )
+            })?)?),
+            other => {
+                return Err(self.err(
+                    "outbound.transport",
+                    format!("expected \"file\" or \"smtp\", found \"{other}\""),
+                ));
+            }
+        };
+        let from_address = raw
+            .from_address
+            .unwrap_or_else(|| first_support.to_string());
+        self.addresses("outbound.from_address", std::slice::from_ref(&from_address))?;
+        let retry = RetryPolicy {
+            max_attempts: raw.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1),
+            initial_backoff: Duration::from_secs(
+                raw.initial_backoff_secs
+                    .unwrap_or(DEFAULT_INITIAL_BACKOFF_SECS),
+            ),
+            max_backoff: Duration::from_secs(
+                raw.max_backoff_secs.unwrap_or(DEFAULT_MAX_BACKOFF_SECS),
+            ),
+        };
+        Ok(OutboundConfig {
+            transport,
+            from_address,
+            retry,
+        })
+    }
+
+    fn smtp(&self, raw: RawSmtp) -> Result<SmtpConfig, ConfigError> {
+        let security = match raw.security.as_str() {
+            "tls" => SmtpSecurity::Tls,
+            "starttls" => SmtpSecurity::StartTls,
+            "plain" => SmtpSecurity::Plain,
+            other => {
+                return Err(self.err(
+                    "outbound.smtp.security",
+                    format!("expected one of \"tls\", \"starttls\", \"plain\", found \"{other}\""),
+                ));
+            }
+        };
+        let port = raw.port.unwrap_or(match security {
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Plain => 25,
+        });
+        let credentials = match (raw.username, raw.password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            _ => {
+                return Err(self.err(
+                    "outbound.smtp.username",
+                    "expected both username and password, or neither",
+                ));
+            }
+        };
+        let ca_pem = match raw.ca_file {
+            Some(f) => Some(std::fs::read(&f).map_err(|e| {
+                self.err("outbound.smtp.ca_file", format!("cannot read \"{f}\": {e}"))
+            })?),
+            None => None,
+        };
+        Ok(SmtpConfig {
+            host: raw.host,
+            port,
+            security,
+            credentials,
+            ca_pem,
+            timeout: Duration::from_secs(
+                raw.timeout_secs.unwrap_or(DEFAULT_SMTP_TIMEOUT_SECS).max(1),
+            ),
+        })
+    }
+
+    fn alerts(&self, raw: RawAlerts) -> Result<AlertsConfig, ConfigError> {
+        let notify_staff = raw
+            .notify_staff
+            .unwrap_or_default()
+            .iter()
+            .map(|name| {
+                StaffEvent::ALL.iter().find(|(n, _)| n == name).map(|(_, e)| *e).ok_or_else(|| {
+                    self.err("alerts.notify_staff", format!("expected some of \"new_ticket\", \"automated_ticket\", \"customer_reply\", found \"{name}\""))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let staff_recipients = match raw.staff_recipients {
+            Some(list) => self
+                .addresses("alerts.staff_recipients", &list)?
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        };
+        let window = raw
+            .rate_limit_window_minutes
+            .unwrap_or(DEFAULT_RATE_LIMIT_WINDOW_MINUTES);
+        if window == 0 {
+            return Err(self.err(
+                "alerts.rate_limit_window_minutes",
+                "expected a positive number of minutes",
+            ));
+        }
+        Ok(AlertsConfig {
+            acknowledge_cc: raw.acknowledge_cc.unwrap_or(false),
+            reopen_on_customer_reply: raw.reopen_on_customer_reply.unwrap_or(true),
+            notify_staff,
+            staff_recipients,
+            rate_limit_max: raw.rate_limit_max.unwrap_or(DEFAULT_RATE_LIMIT_MAX),
+            rate_limit_window: chrono::Duration::minutes(i64::from(window)),
+        })
+    }
+
+    fn template_names(
+        &self,
+        overrides: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        let mut names: BTreeMap<String, String> = TEMPLATE_EVENTS
+            .iter()
+            .map(|e| (e.to_string(), e.to_string()))
+            .collect();
+        for (event, name) in overrides {
+            if !names.contains_key(&event) {
+                return Err(self.err(
+                    &format!("templates.events.{event}"),
+                    format!(
+                        "unknown event; expected one of {}",
+                        TEMPLATE_EVENTS.join(", ")
+                    ),
+                ));
+            }
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(self.err(
+                    &format!("templates.events.{event}"),
+                    "expected a template folder name of letters, digits, '_' or '-'",
+                ));
+            }
+            names.insert(event, name);
+        }
+        Ok(names)
+    }
+
+    fn automated_rule(
+        &self,
+        index: usize,
+        raw: RawAutomatedRule,
+    ) -> Result<AutomatedRule, ConfigError> {
+        let key = |k: &str| format!("automated[{index}].{k}");
+        let compile = |k: &str, p: &str| {
+            Regex::new(&format!("(?i){p}"))
+                .map_err(|e| self.err(&key(k), format!("invalid regex: {e}")))
+        };
+        if raw.from.is_none() && raw.subject.is_none() && raw.headers.is_empty() {
+            return Err(self.err(
+                &key("name"),
+                "expected at least one condition: from, subject or headers",
+            ));
+        }
+        Ok(AutomatedRule {
+            from: raw
+                .from
+                .as_deref()
+                .map(|p| compile("from", p))
+                .transpose()?,
+            subject: raw
+                .subject
+                .as_deref()
+                .map(|p| compile("subject", p))
+                .transpose()?,
+            headers: raw
+                .headers
+                .iter()
+                .map(|(h, p)| Ok((h.to_ascii_lowercase(), compile(&format!("headers.{h}"), p)?)))
+                .collect::<Result<_, ConfigError>>()?,
+            name: raw.name,
+            category: raw.category,
+        })
+    }
+
+    fn api(&self, raw: RawApi) -> Result<ApiConfig, ConfigError> {
+        let listen_text = raw.listen.unwrap_or_else(|| DEFAULT_API_LISTEN.into());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            self.err(
+                "api.listen",
+                format!("expected an address like \"127.0.0.1:8025\", found \"{listen_text}\""),
+            )
+        })?;
+        if !listen.ip().is_loopback() {
+            return Err(self.err(
+                "api.listen",
+                "expected a loopback address (127.0.0.1 or ::1); the API is for local tools only",
+            ));
+        }
+        if let Some(t) = &raw.token
+            && t.len() < 16
+        {
+            return Err(self.err(
+                "api.token",
+                "expected at least 16 characters (or remove it to have one generated)",
+            ));
+        }
+        Ok(ApiConfig {
+            listen,
+            token: raw.token,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+//! Phase one of configuration: serde structs that mirror `ticketd.toml`
+//! exactly. Unknown keys are rejected; defaults live in named constants.
+//! Nothing here is validated beyond TOML syntax and types; see
+//! [`super::Config::from_raw`] for phase two.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// Default poll interval of the Maildir drop folder.
+pub const DEFAULT_MAILDIR_POLL_MS: u64 = 250;
+/// Default largest message accepted (25 MiB, the common MTA limit).
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
+/// Default automatic messages per recipient per window (loop guard).
+pub const DEFAULT_RATE_LIMIT_MAX: u32 = 10;
+/// Default rate-limit window.
+pub const DEFAULT_RATE_LIMIT_WINDOW_MINUTES: u32 = 60;
+/// Default delivery attempts before an outbox item is given up.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;
+/// Default first retry delay; doubled on each attempt.
+pub const DEFAULT_INITIAL_BACKOFF_SECS: u64 = 30;
+/// Default cap on the retry delay.
+pub const DEFAULT_MAX_BACKOFF_SECS: u64 = 3600;
+/// Default SMTP command timeout.
+pub const DEFAULT_SMTP_TIMEOUT_SECS: u64 = 30;
+/// Default local API address.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8025";
+/// Default subject tag format.
+pub const DEFAULT_SUBJECT_TAG: &str = "[#{id}]";
+/// Default sled page cache (bytes).
+pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[instance]`
+    pub instance: RawInstance,
+    /// `[store]`
+    #[serde(default)]
+    pub store: RawStore,
+    /// `[staff]`
+    #[serde(default)]
+    pub staff: RawStaff,
+    /// `[threading]`
+    #[serde(default)]
+    pub threading: RawThreading,
+    /// `[inbound]`
+    #[serde(default)]
+    pub inbound: RawInbound,
+    /// `[outbound]`
+    pub outbound: RawOutbound,
+    /// `[alerts]`
+    #[serde(default)]
+    pub alerts: RawAlerts,
+    /// `[templates]`
+    #[serde(default)]
+    pub templates: RawTemplates,
+    /// `[[automated]]`
+    #[serde(default)]
+    pub automated: Vec<RawAutomatedRule>,
+    /// `[api]`
+    #[serde(default)]
+    pub api: RawApi,
+}
+
+/// `[instance]`: who this installation is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstance {
+    /// Short name, used in loop-detection headers.
+    pub name: String,
+    /// Addresses customers write to; never become ticket recipients.
+    pub support_addresses: Vec<String>,
+    /// Display name on outgoing mail.
+    pub from_name: Option<String>,
+    /// Secret for thread tokens; generated and stored when absent.
+    pub secret: Option<String>,
+}
+
+/// `[store]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Directory of the database and raw messages.
+    pub path: Option<String>,
+    /// sled page cache in bytes.
+    pub cache_bytes: Option<u64>,
+}
+
+/// `[staff]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStaff {
+    /// Individual staff addresses.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    /// Whole domains whose senders are staff.
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Trust an `Authentication-Results` header from this authserv-id.
+    pub authserv_id: Option<String>,
+    /// Accept staff commands on the From line alone (insecure).
+    #[serde(default)]
+    pub trust_from_header: bool,
+}
+
+/// `[threading]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThreading {
+    /// Subject tag with `{id}` placeholder.
+    pub subject_tag: Option<String>,
+    /// Put a keyed token in Reply-To as `local+token@domain`.
+    pub reply_to_token: Option<bool>,
+}
+
+/// `[inbound]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInbound {
+    /// Largest message accepted, bytes.
+    pub max_message_bytes: Option<u64>,
+    /// Category for tickets opened without one.
+    pub default_category: Option<String>,
+    /// `[inbound.maildir]`
+    pub maildir: Option<RawMaildir>,
+}
+
+/// `[inbound.maildir]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMaildir {
+    /// Maildir root (with `new/`, `cur/`, `tmp/`).
+    pub path: String,
+    /// Poll interval in milliseconds.
+    pub poll_interval_ms: Option<u64>,
+}
+
+/// `[outbound]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutbound {
+    /// `file` or `smtp`.
+    pub transport: String,
+    /// Sender address of outgoing mail (default: first support address).
+    pub from_address: Option<String>,
+    /// Folder for the file transport.
+    pub file_dir: Option<String>,
+    /// `[outbound.smtp]`
+    pub smtp: Option<RawSmtp>,
+    /// Delivery attempts before giving up.
+    pub max_attempts: Option<u32>,
+    /// First retry delay in seconds.
+    pub initial_backoff_secs: Option<u64>,
+    /// Largest retry delay in seconds.
+    pub max_backoff_secs: Option<u64>,
+}
+
+/// `[outbound.smtp]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    /// Server name.
+    pub host: String,
+    /// Port; default depends on `security`.
+    pub port: Option<u16>,
+    /// `tls`, `starttls` or `plain`.
+    pub security: String,
+    /// Login name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<String>,
+    /// Timeout per SMTP command, seconds.
+    pub timeout_secs: Option<u64>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    /// Also acknowledge to the Cc'd recipients of a new ticket.
+    pub acknowledge_cc: Option<bool>,
+    /// A customer reply to a closed ticket reopens it.
+    pub reopen_on_customer_reply: Option<bool>,
+    /// Events that notify staff.
+    pub notify_staff: Option<Vec<String>>,
+    /// Staff notification recipients (default: staff.addresses).
+    pub staff_recipients: Option<Vec<String>>,
+    /// Automatic messages per recipient per window.
+    pub rate_limit_max: Option<u32>,
+    /// Rate-limit window in minutes.
+    pub rate_limit_window_minutes: Option<u32>,
+}
+
+/// `[templates]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplates {
+    /// Template directory.
+    pub dir: Option<String>,
+    /// Event -> template name overrides.
+    #[serde(default)]
+    pub events: BTreeMap<String, String>,
+}
+
+/// One `[[automated]]` rule; every given condition must match.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutomatedRule {
+    /// Name recorded as the rule that fired.
+    pub name: String,
+    /// Regex on the sender address.
+    pub from: Option<String>,
+    /// Regex on the subject.
+    pub subject: Option<String>,
+    /// Header name -> regex on its value.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Category given to tickets it opens.
+    pub category: Option<String>,
+}
+
+/// `[api]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// Loopback address the daemon listens on.
+    pub listen: Option<String>,
+    /// Bearer token; generated into the store directory when absent.
+    pub token: Option<String>,
+}

@@ -1,0 +1,218 @@
+//! The help desk core: a [`Desk`] bundles the store, the configuration and
+//! the thread key, and offers the ticket operations that every entry point
+//! (mail ingest, CLI, API) shares. Each operation writes its change, the
+//! event it causes and the alerts that event queues in one store commit.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::config::Config;
+use crate::model::{
+    Attachment, AuthorRole, Comment, Origin, Status, Ticket, TicketId, Visibility,
+    normalize_address,
+};
+use crate::notify::queue::{Trigger, queue_alerts};
+use crate::rules::{Event, alerts_for};
+use crate::store::{Store, WriteTx};
+use crate::token::ThreadKey;
+
+/// Shared handle to everything the core needs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Desk {
+    /// The store.
+    pub store: Store,
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Thread-token key.
+    pub key: ThreadKey,
+}
+
+/// A comment about to be stored.
+#[derive(Debug, Clone)]
+pub struct CommentDraft {
+    /// Author address (or `cli`, `api`).
+    pub author: String,
+    /// Author kind.
+    pub role: AuthorRole,
+    /// Public or internal.
+    pub visibility: Visibility,
+    /// Text body.
+    pub text: String,
+    /// HTML body as received.
+    pub html: Option<String>,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+    /// Raw message key, for mail.
+    pub source_message: Option<String>,
+}
+
+/// A ticket about to be opened.
+#[derive(Debug, Clone)]
+pub struct TicketDraft {
+    /// Subject (already cleaned).
+    pub subject: String,
+    /// Requester address.
+    pub requester: String,
+    /// Origin.
+    pub origin: Origin,
+    /// Category.
+    pub category: Option<String>,
+    /// External recipients.
+    pub recipients: BTreeSet<String>,
+    /// Classification rule, for mail.
+    pub rule: Option<String>,
+    /// Message-ID of the opening mail, if any.
+    pub root_message_id: Option<String>,
+    /// First comment.
+    pub opening: CommentDraft,
+}
+
+impl Desk {
+    /// Opens the store named in `config` and loads the thread key.
+    pub fn open(config: Config) -> anyhow::Result<Desk> {
+        let store = Store::open(&config.store_path, config.store_cache_bytes)?;
+        Desk::with_store(config, store)
+    }
+
+    /// Builds a desk over an already open store.
+    pub fn with_store(config: Config, store: Store) -> anyhow::Result<Desk> {
+        let key = match &config.secret {
+            Some(secret) => ThreadKey::new(secret.as_bytes().to_vec()),
+            None => ThreadKey::new(store.thread_secret()?),
+        };
+        Ok(Desk {
+            store,
+            config: Arc::new(config),
+            key,
+        })
+    }
+
+    /// Loads a ticket or fails with "no ticket #N".
+    pub fn ticket(&self, id: TicketId) -> anyhow::Result<Ticket> {
+        self.store
+            .ticket(id)?
+            .ok_or_else(|| anyhow::anyhow!("No ticket #{id}"))
+    }
+
+    /// Opens a ticket and queues the alerts of its creation.
+    pub fn open_ticket(
+        &self,
+        tx: &mut WriteTx<'_>,
+        draft: TicketDraft,
+        trigger: &Trigger,
+    ) -> anyhow::Result<Ticket> {
+        let id = tx.next_ticket_id()?;
+        let now = Utc::now();
+        let root = draft
+            .root_message_id
+            .clone()
+            .unwrap_or_else(|| self.key.message_id(id, 0, self.config.message_id_domain()));
+        let mut ticket = Ticket {
+            id,
+            subject: draft.subject,
+            status: Status::Open,
+            requester: normalize_address(&draft.requester),
+            origin: draft.origin,
+            category: draft.category,
+            recipients: draft.recipients,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            comment_count: 0,
+            rule: draft.rule,
+            root_message_id: Some(root.clone()),
+        };
+        tx.index_message_id(&root, id);
+        let opening = self.store_comment(tx, &mut ticket, draft.opening)?;
+        tx.put_ticket(&ticket)?;
+        let intents = alerts_for(
+            Event::TicketCreated { opening: &opening },
+            &ticket,
+            &self.config,
+        );
+        queue_alerts(self, tx, &ticket, &intents, Some(&opening), trigger)?;
+        Ok(ticket)
+    }
+
+    fn store_comment(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        draft: CommentDraft,
+    ) -> anyhow::Result<Comment> {
+        let comment = Comment {
+            seq: ticket.comment_count,
+            author: draft.author,
+            role: draft.role,
+            visibility: draft.visibility,
+            text: draft.text,
+            html: draft.html,
+            attachments: draft.attachments,
+            source_message: draft.source_message,
+            created_at: Utc::now(),
+        };
+        ticket.comment_count += 1;
+        ticket.updated_at = comment.created_at;
+        tx.put_comment(ticket.id, &comment)?;
+        Ok(comment)
+    }
+
+    /// Adds a comment and queues what it causes. Does not store the ticket;
+    /// callers finish with [`WriteTx::put_ticket`] after any status change.
+    pub fn add_comment(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        draft: CommentDraft,
+        trigger: &Trigger,
+    ) -> anyhow::Result<Comment> {
+        let comment = self.store_comment(tx, ticket, draft)?;
+        let intents = alerts_for(
+            Event::CommentAdded { comment: &comment },
+            ticket,
+            &self.config,
+        );
+        queue_alerts(self, tx, ticket, &intents, Some(&comment), trigger)?;
+        Ok(comment)
+    }
+
+    /// Closes a ticket (no-op when already closed) and queues the alerts.
+    pub fn close_ticket(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        actor: &str,
+        trigger: &Trigger,
+    ) -> anyhow::Result<bool> {
+        if ticket.status == Status::Closed {
+            return Ok(false);
+        }
+        let now = Utc::now();
+        ticket.status = Status::Closed;
+        ticket.closed_at = Some(now);
+        ticket.updated_at = now;
+        let intents = alerts_for(Event::TicketClosed { actor }, ticket, &self.config);
+        queue_alerts(self, tx, ticket, &intents, None, trigger)?;
+        Ok(true)
+    }
+
+    /// Reopens a closed ticket (no-op when open).
+    pub fn reopen_ticket(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        trigger: &Trigger,
+    ) -> anyhow::Result<bool> {
+        if ticket.status == Status::Open {
+            return Ok(false);
+        }
+        ticket.status = Status::Open;
+        ticket.closed_at = None;
+        ticket.updated_at = Utc::now();
+        let intents = alerts_for(Event::TicketReopened, ticket, &self.config);
+        queue_alerts(self, tx, ticket, &intents, None, trigger)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,116 @@
+//! A Maildir drop folder: mail delivered into `new/` (by an MTA, a mail
+//! client or `cp`) is ingested in batches. After a batch's outcomes are
+//! flushed to disk, each file moves to `cur/` with the Seen flag. A crash
+//! before the move only means the file is read again, and ingest's
+//! de-duplication makes that a no-op.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::MaildirConfig;
+use crate::desk::Desk;
+use crate::ingest::ingest;
+use crate::model::Source;
+
+/// Files ingested per durable commit.
+const BATCH: usize = 256;
+
+/// Creates `new/`, `cur/` and `tmp/` under the Maildir root.
+pub fn ensure_layout(root: &Path) -> std::io::Result<()> {
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(root.join(sub))?;
+    }
+    Ok(())
+}
+
+/// Ingests whatever is in `new/` now, batch by batch. Returns the count.
+pub fn drain(desk: &Desk, root: &Path) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let batch = pending_files(root, BATCH)?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        for path in &batch {
+            ingest_file(desk, path)?;
+        }
+        desk.store.flush()?;
+        for path in &batch {
+            mark_processed(root, path)?;
+        }
+        total += batch.len();
+    }
+}
+
+fn pending_files(root: &Path, limit: usize) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("new"))?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files.truncate(limit);
+    Ok(files)
+}
+
+fn ingest_file(desk: &Desk, path: &Path) -> anyhow::Result<()> {
+    let raw = std::fs::read(path)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let outcome = ingest(desk, &raw, Source::Maildir(name))?;
+    tracing::debug!(file = %path.display(), duplicate = outcome.duplicate, "Maildir message ingested");
+    Ok(())
+}
+
+fn mark_processed(root: &Path, path: &Path) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base = name.split(":2,").next().unwrap_or(&name);
+    std::fs::rename(path, root.join("cur").join(format!("{base}:2,S")))
+}
+
+/// Watches the folder until `shutdown`, waking the sender after each batch.
+pub async fn run(
+    desk: Desk,
+    config: MaildirConfig,
+    wake_sender: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    if let Err(e) = ensure_layout(&config.path) {
+        tracing::error!(path = %config.path.display(), error = %e, "Cannot create the Maildir drop folder");
+        return;
+    }
+    let mut failures = 0u32;
+    loop {
+        let (d, root) = (desk.clone(), config.path.clone());
+        match tokio::task::spawn_blocking(move || drain(&d, &root)).await {
+            Ok(Ok(0)) => failures = 0,
+            Ok(Ok(n)) => {
+                failures = 0;
+                tracing::info!(messages = n, "Maildir batch ingested");
+                wake_sender.notify_one();
+            }
+            Ok(Err(e)) => {
+                failures += 1;
+                tracing::error!(error = %format!("{e:#}"), failures, "Maildir ingest failed; will retry");
+            }
+            Err(e) => tracing::error!(error = %e, "Maildir task panicked"),
+        }
+        let backoff = config.poll_interval * 2u32.saturating_pow(failures.min(6));
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}

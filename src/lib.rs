@@ -1,0 +1,48 @@
+//! ticketd: an e-mail integrated ticketing daemon.
+//!
+//! Customers write to a support address; each new mail becomes a ticket,
+//! each reply a comment on the right ticket, and ticketd tells everyone what
+//! they need to know without ever starting a mail loop.
+//!
+//! # Layout
+//!
+//! The core is a pipeline: **events -> rules -> notifications**.
+//!
+//! - [`ingest`]: the one network-free seam from raw bytes to a stored
+//!   outcome. It uses [`mail`] (parsing), [`classify`] (what kind of
+//!   sender), [`sender`] (is this provably staff), [`threading`] (which
+//!   ticket) and [`commands`] (`#close`, `#internal`).
+//! - [`desk`]: the ticket operations every entry point shares; each writes
+//!   its change, its event's alerts ([`rules`]) and the outbox items
+//!   ([`notify::queue`]) in one store commit.
+//! - [`store`]: typed operations over sled; nothing else sees a tree.
+//! - [`notify`]: templates, message composition, transports and the
+//!   background sender that drains the [`outbox`].
+//! - [`inbound`]: sources that feed [`ingest`] (a Maildir drop folder).
+//! - [`ops`], [`api`], [`client`], [`cli`]: every command as data, served
+//!   by the daemon's local API or run directly on the store.
+//! - [`daemon`]: `ticketd serve`, one supervised task per loop.
+//! - [`config`]: two-phase configuration (raw TOML, then validated).
+//! - [`model`], [`token`]: the domain types and keyed thread tokens.
+
+pub mod api;
+pub mod classify;
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod daemon;
+pub mod desk;
+pub mod inbound;
+pub mod ingest;
+pub mod logging;
+pub mod mail;
+pub mod model;
+pub mod notify;
+pub mod ops;
+pub mod outbox;
+pub mod rules;
+pub mod sender;
+pub mod store;
+pub mod threading;
+pub mod token;

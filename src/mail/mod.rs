@@ -1,0 +1,279 @@
+//! Inbound mail: turns raw RFC 5322 bytes into an [`InboundMail`], the
+//! plain-data view every later step (classification, threading, storing)
+//! works on. Parsing is lenient (mail-parser never panics); what cannot be
+//! understood is left empty rather than guessed.
+
+use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+use crate::model::normalize_address;
+
+/// A parsed inbound message.
+#[derive(Debug, Clone, Default)]
+pub struct InboundMail {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    /// Sender address (From), normalized.
+    pub from: Option<String>,
+    /// Sender display name.
+    pub from_name: Option<String>,
+    /// To addresses, normalized.
+    pub to: Vec<String>,
+    /// Cc addresses, normalized.
+    pub cc: Vec<String>,
+    /// Envelope recipients recorded by the MTA (Delivered-To, X-Original-To).
+    pub delivered_to: Vec<String>,
+    /// Decoded subject (empty when absent).
+    pub subject: String,
+    /// In-Reply-To ids.
+    pub in_reply_to: Vec<String>,
+    /// References ids.
+    pub references: Vec<String>,
+    /// All headers as (lower-case name, unfolded trimmed value).
+    pub headers: Vec<(String, String)>,
+    /// Top-level MIME type, e.g. `multipart/report`.
+    pub content_type: String,
+    /// `report-type` parameter of a multipart/report.
+    pub report_type: Option<String>,
+    /// Whether any part contains `message/delivery-status`.
+    pub has_delivery_status: bool,
+    /// Plain-text body (HTML converted when there is no text part).
+    pub text: String,
+    /// HTML body as sent, if any (never rendered raw).
+    pub html: Option<String>,
+    /// Attachments (metadata; bytes stay in the raw message).
+    pub attachments: Vec<AttachmentInfo>,
+    /// Set when some part could not be decoded cleanly.
+    pub encoding_problem: bool,
+}
+
+/// An attachment's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentInfo {
+    /// Sanitized file name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Decoded size in bytes.
+    pub size: u64,
+    /// Part index in the raw message.
+    pub part: u32,
+}
+
+impl InboundMail {
+    /// Value of the first header with this (case-insensitive) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether a header with this name is present.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.header(name).is_some()
+    }
+
+    /// Every Message-ID this mail refers to, In-Reply-To first.
+    pub fn referenced_ids(&self) -> impl Iterator<Item = &str> {
+        self.in_reply_to
+            .iter()
+            .chain(self.references.iter().rev())
+            .map(String::as_str)
+    }
+
+    /// Every address the mail was sent to (To, Cc, envelope).
+    pub fn all_recipients(&self) -> impl Iterator<Item = &str> {
+        self.to
+            .iter()
+            .chain(&self.cc)
+            .chain(&self.delivered_to)
+            .map(String::as_str)
+    }
+}
+
+/// Why raw bytes could not be turned into a mail at all.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    /// Nothing that looks like a header block.
+    #[error("no RFC 5322 header block found")]
+    NoHeaders,
+}
+
+/// Parses raw bytes. Fails only when there is no header block at all.
+pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
+    let message = MessageParser::default()
+        .parse(raw)
+        .ok_or(ParseError::NoHeaders)?;
+    if message.headers_raw().next().is_none() {
+        return Err(ParseError::NoHeaders);
+    }
+    Ok(from_message(&message))
+}
+
+fn from_message(message: &Message<'_>) -> InboundMail {
+    let from = message.from().and_then(|a| a.first());
+    let content_type = message.content_type();
+    InboundMail {
+        message_id: message
+            .message_id()
+            .map(clean_id)
+            .filter(|id| !id.is_empty()),
+        from: from.and_then(|a| a.address()).map(normalize_address),
+        from_name: from.and_then(|a| a.name()).map(str::to_string),
+        to: addresses(message.to()),
+        cc: addresses(message.cc()),
+        delivered_to: delivered_to(message),
+        subject: message.subject().unwrap_or_default().trim().to_string(),
+        in_reply_to: id_list(message.in_reply_to()),
+        references: id_list(message.references()),
+        headers: headers(message),
+        content_type: content_type
+            .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+            .unwrap_or_else(|| "text/plain".into())
+            .to_ascii_lowercase(),
+        report_type: content_type
+            .and_then(|c| c.attribute("report-type"))
+            .map(str::to_ascii_lowercase),
+        has_delivery_status: message.parts.iter().any(is_delivery_status),
+        text: body_text(message),
+        html: message
+            .html_bodies()
+            .next()
+            .and_then(|p| p.text_contents())
+            .filter(|_| message.html_body_count() > 0 && is_html(message))
+            .map(str::to_string),
+        attachments: attachments(message),
+        encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
+    }
+}
+
+fn is_html(message: &Message<'_>) -> bool {
+    message
+        .html_bodies()
+        .next()
+        .is_some_and(|p| p.is_content_type("text", "html"))
+}
+
+fn is_delivery_status(part: &mail_parser::MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|c| {
+        c.ctype().eq_ignore_ascii_case("message")
+            && c.subtype().is_some_and(|s| {
+                s.eq_ignore_ascii_case("delivery-status")
+                    || s.eq_ignore_ascii_case("global-delivery-status")
+            })
+    })
+}
+
+fn body_text(message: &Message<'_>) -> String {
+    let text = message.body_text(0).unwrap_or_default();
+    text.replace("\r\n", "\n").trim_end().to_string()
+}
+
+fn clean_id(id: &str) -> String {
+    id.trim().trim_matches(['<', '>']).trim().to_string()
+}
+
+fn addresses(address: Option<&mail_parser::Address<'_>>) -> Vec<String> {
+    address
+        .into_iter()
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address())
+        .map(normalize_address)
+        .filter(|a| a.contains('@'))
+        .collect()
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => vec![clean_id(id)],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| clean_id(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn delivered_to(message: &Message<'_>) -> Vec<String> {
+    message
+        .headers_raw()
+        .filter(|(name, _)| {
+            name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To")
+        })
+        .map(|(_, value)| normalize_address(value))
+        .filter(|a| a.contains('@'))
+        .collect()
+}
+
+fn headers(message: &Message<'_>) -> Vec<(String, String)> {
+    message
+        .headers_raw()
+        .map(|(name, value)| (name.to_ascii_lowercase(), unfold(value)))
+        .collect()
+}
+
+fn unfold(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn attachments(message: &Message<'_>) -> Vec<AttachmentInfo> {
+    message
+        .attachments
+        .iter()
+        .filter_map(|&id| message.part(id).map(|part| (id, part)))
+        .enumerate()
+        .map(|(n, (id, part))| AttachmentInfo {
+            name: sanitize_file_name(part.attachment_name(), n),
+            content_type: part
+                .content_type()
+                .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream")))
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase(),
+            size: part.len() as u64,
+            part: id,
+        })
+        .collect()
+}
+
+/// Makes a file name safe to show and to write: no path separators, no
+/// control characters, no leading dots, at most 120 characters.
+pub fn sanitize_file_name(name: Option<&str>, index: usize) -> String {
+    let cleaned: String = name
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| {
+            if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    if cleaned.is_empty() {
+        format!("attachment-{}", index + 1)
+    } else {
+        cleaned.to_string()
+    }
+}
+
+/// The decoded bytes of an attachment part of a stored raw message.
+pub fn attachment_bytes(raw: &[u8], part: u32) -> Option<Vec<u8>> {
+    let message = MessageParser::default().parse(raw)?;
+    message.part(part).map(|p| p.contents().to_vec())
+}
+
+/// Stable identity of a message for de-duplication: its Message-ID when it
+/// has one, else a hash of its bytes.
+pub fn fingerprint(mail: Option<&InboundMail>, raw: &[u8]) -> String {
+    match mail.and_then(|m| m.message_id.as_deref()) {
+        Some(id) => format!("id:{}", id.to_ascii_lowercase()),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,98 @@
+//! Where outgoing mail goes: SMTP through lettre (implicit TLS, STARTTLS or
+//! plain) or a folder of `.eml` files for local use. Every send returns a
+//! [`SendResult`] that separates transient from permanent failures.
+
+use std::path::PathBuf;
+
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{SmtpConfig, SmtpSecurity, TransportConfig};
+
+/// What happened to one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    /// Accepted.
+    Sent,
+    /// Try again later (4xx, connection or TLS trouble, timeout).
+    Retry(String),
+    /// Will never work as is (5xx, bad address).
+    Permanent(String),
+}
+
+/// A configured transport.
+#[derive(Clone)]
+pub enum Transport {
+    /// One `.eml` per message.
+    File(PathBuf),
+    /// SMTP.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::File(dir) => write!(f, "File({})", dir.display()),
+            Transport::Smtp(_) => f.write_str("Smtp(..)"),
+        }
+    }
+}
+
+impl Transport {
+    /// Builds the transport from config.
+    pub fn from_config(config: &TransportConfig) -> anyhow::Result<Transport> {
+        Ok(match config {
+            TransportConfig::File { dir } => Transport::File(dir.clone()),
+            TransportConfig::Smtp(smtp) => Transport::Smtp(smtp_transport(smtp)?),
+        })
+    }
+
+    /// Delivers `message`; `name` names the file for the file transport
+    /// (the same name on every retry, so a resend overwrites, not doubles).
+    pub async fn send(&self, message: &Message, name: &str) -> SendResult {
+        match self {
+            Transport::File(dir) => write_file(dir, name, &message.formatted()).await,
+            Transport::Smtp(smtp) => match smtp.send(message.clone()).await {
+                Ok(_) => SendResult::Sent,
+                Err(e) if e.is_permanent() => SendResult::Permanent(format!("{e:#}")),
+                Err(e) => SendResult::Retry(format!("{e:#}")),
+            },
+        }
+    }
+}
+
+async fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> SendResult {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(format!("{name}.eml"));
+    let result = async {
+        tokio::fs::create_dir_all(dir).await?;
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, &path).await
+    }
+    .await;
+    match result {
+        Ok(()) => SendResult::Sent,
+        Err(e) => SendResult::Retry(format!("writing {}: {e}", path.display())),
+    }
+}
+
+fn smtp_transport(config: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let mut tls = TlsParameters::builder(config.host.clone());
+    if let Some(pem) = &config.ca_pem {
+        tls = tls.add_root_certificate(Certificate::from_pem(pem)?);
+    }
+    let tls = match config.security {
+        SmtpSecurity::Tls => Tls::Wrapper(tls.build_rustls()?),
+        SmtpSecurity::StartTls => Tls::Required(tls.build_rustls()?),
+        SmtpSecurity::Plain => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
+        .port(config.port)
+        .tls(tls)
+        .timeout(Some(config.timeout));
+    if let Some((user, password)) = &config.credentials {
+        builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+    }
+    Ok(builder.build())
+}

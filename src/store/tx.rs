@@ -1,0 +1,166 @@
+//! Write transactions: typed puts collected under the store's write lock
+//! and applied atomically across trees.
+
+use std::sync::MutexGuard;
+
+use anyhow::Context;
+use serde::Serialize;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use super::{Store, T, comment_key, decode_u64, due_key};
+use crate::model::{Comment, MessageRecord, Ticket, TicketId};
+use crate::outbox::{OutboxItem, OutboxStatus};
+
+/// A pending atomic write. Dropping it without [`WriteTx::commit`] writes
+/// nothing.
+pub struct WriteTx<'s> {
+    store: &'s Store,
+    _guard: MutexGuard<'s, ()>,
+    ops: Vec<(T, Vec<u8>, Option<Vec<u8>>)>,
+    next_ticket: Option<u64>,
+    next_outbox: Option<u64>,
+}
+
+impl<'s> WriteTx<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        // A poisoned lock only means another writer panicked; the sled data
+        // is still consistent because that writer never committed.
+        let guard = store
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        WriteTx {
+            store,
+            _guard: guard,
+            ops: Vec::new(),
+            next_ticket: None,
+            next_outbox: None,
+        }
+    }
+
+    fn put(&mut self, tree: T, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push((tree, key.into(), Some(value.into())));
+    }
+
+    fn put_json(
+        &mut self,
+        tree: T,
+        key: impl Into<Vec<u8>>,
+        value: &impl Serialize,
+    ) -> anyhow::Result<()> {
+        let bytes = serde_json::to_vec(value).context("Encoding a store record")?;
+        self.put(tree, key, bytes);
+        Ok(())
+    }
+
+    fn remove(&mut self, tree: T, key: impl Into<Vec<u8>>) {
+        self.ops.push((tree, key.into(), None));
+    }
+
+    fn counter(&self, name: &str) -> anyhow::Result<u64> {
+        let value = self.store.tree(T::Meta).get(name)?;
+        Ok(value.map(|v| decode_u64(&v)).unwrap_or(1))
+    }
+
+    /// Reserves the next ticket number.
+    pub fn next_ticket_id(&mut self) -> anyhow::Result<TicketId> {
+        let next = match self.next_ticket {
+            Some(n) => n,
+            None => self.counter("next_ticket")?,
+        };
+        self.next_ticket = Some(next + 1);
+        self.put(T::Meta, "next_ticket", (next + 1).to_be_bytes());
+        Ok(TicketId(next))
+    }
+
+    /// Reserves the next outbox item id.
+    pub fn next_outbox_id(&mut self) -> anyhow::Result<u64> {
+        let next = match self.next_outbox {
+            Some(n) => n,
+            None => self.counter("next_outbox")?,
+        };
+        self.next_outbox = Some(next + 1);
+        self.put(T::Meta, "next_outbox", (next + 1).to_be_bytes());
+        Ok(next)
+    }
+
+    /// Inserts or replaces a ticket.
+    pub fn put_ticket(&mut self, ticket: &Ticket) -> anyhow::Result<()> {
+        self.put_json(T::Tickets, ticket.id.0.to_be_bytes(), ticket)
+    }
+
+    /// Inserts a comment.
+    pub fn put_comment(&mut self, ticket: TicketId, comment: &Comment) -> anyhow::Result<()> {
+        self.put_json(T::Comments, comment_key(ticket.0, comment.seq), comment)
+    }
+
+    /// Records an ingested message.
+    pub fn put_message(&mut self, record: &MessageRecord) -> anyhow::Result<()> {
+        self.put_json(T::Messages, record.fingerprint.as_bytes(), record)
+    }
+
+    /// Stores raw message bytes under `key`.
+    pub fn put_raw(&mut self, key: &str, raw: &[u8]) {
+        self.put(T::Raw, key.as_bytes(), raw);
+    }
+
+    /// Remembers that a Message-ID belongs to a ticket.
+    pub fn index_message_id(&mut self, message_id: &str, ticket: TicketId) {
+        self.put(
+            T::MessageIds,
+            message_id.to_ascii_lowercase(),
+            ticket.0.to_be_bytes(),
+        );
+    }
+
+    /// Inserts or updates an outbox item, keeping the due index in step.
+    pub fn put_outbox(
+        &mut self,
+        item: &OutboxItem,
+        previous: Option<&OutboxItem>,
+    ) -> anyhow::Result<()> {
+        if let Some(prev) = previous.filter(|p| p.status == OutboxStatus::Pending) {
+            self.remove(T::OutboxDue, due_key(prev.next_attempt_at, prev.id));
+        }
+        if item.status == OutboxStatus::Pending {
+            self.put(
+                T::OutboxDue,
+                due_key(item.next_attempt_at, item.id),
+                Vec::new(),
+            );
+        }
+        self.put_json(T::Outbox, item.id.to_be_bytes(), item)
+    }
+
+    /// Replaces a recipient's recent automatic send times.
+    pub fn put_rate(
+        &mut self,
+        recipient: &str,
+        times: &[chrono::DateTime<chrono::Utc>],
+    ) -> anyhow::Result<()> {
+        self.put_json(T::Rate, recipient.as_bytes(), &times)
+    }
+
+    /// Applies every collected write atomically (not yet flushed).
+    pub fn commit(self) -> anyhow::Result<()> {
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        let trees: &[sled::Tree] = &self.store.inner.trees;
+        trees
+            .transaction(|tx| {
+                for (tree, key, value) in &self.ops {
+                    let t = &tx[*tree as usize];
+                    match value {
+                        Some(v) => t.insert(key.as_slice(), v.as_slice())?,
+                        None => t.remove(key.as_slice())?,
+                    };
+                }
+                Ok::<(), ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e: TransactionError<()>| anyhow::anyhow!("Committing to the store: {e:?}"))
+    }
+}
+
+use sled::Transactional;
