@@ -5,8 +5,9 @@
 //! Order of checks (first match wins):
 //! 1. our own mail coming back (our loop header or a support address as sender);
 //! 2. bounces (DSN reports, mailer-daemon/postmaster senders, X-Failed-Recipients);
-//! 3. auto-replies (Auto-Submitted: auto-replied, X-Autoreply and friends,
-//!    Precedence: auto_reply, X-Auto-Response-Suppress: All, null Return-Path);
+//! 3. auto-replies (Auto-Submitted: auto-replied, read receipts, X-Autoreply
+//!    and friends, Precedence: auto_reply, X-Auto-Response-Suppress: All,
+//!    null Return-Path);
 //! 4. admin rules for automated mail (`[[automated]]` in the config);
 //! 5. other machine mail: Auto-Submitted other than `no` (RFC 3834), list
 //!    and bulk mail (List-Id, List-Unsubscribe, Feedback-ID, Precedence
@@ -153,6 +154,14 @@ fn auto_reply(mail: &InboundMail) -> Option<Classification> {
             "auto-submitted:auto-replied",
         ));
     }
+    if mail.content_type == "multipart/report"
+        && mail.report_type.as_deref() == Some("disposition-notification")
+    {
+        return Some(Classification::new(
+            MailKind::AutoReply,
+            "read-receipt:disposition-notification",
+        ));
+    }
     if let Some(name) = AUTO_REPLY_HEADERS.iter().find(|h| mail.has_header(h)) {
         return Some(Classification::new(
             MailKind::AutoReply,
@@ -184,10 +193,17 @@ fn auto_reply(mail: &InboundMail) -> Option<Classification> {
     None
 }
 
-/// Lower-cased Auto-Submitted value, `None` when absent or `no`.
+/// The Auto-Submitted keyword (lower-cased, parameters and comments
+/// dropped), `None` when absent or `no`.
 fn auto_submitted(mail: &InboundMail) -> Option<String> {
-    let value = mail.header("auto-submitted")?.trim().to_ascii_lowercase();
-    (!value.is_empty() && value != "no" && !value.starts_with("no;")).then_some(value)
+    let value = mail.header("auto-submitted")?.to_ascii_lowercase();
+    let keyword = value
+        .split([';', '(', ' ', '\t'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    (!keyword.is_empty() && keyword != "no").then_some(keyword)
 }
 
 fn precedence(mail: &InboundMail) -> Option<String> {

@@ -430,3 +430,6 @@ impl ThreadLookup for StoreLookup<'_> {
         Some(ticket.requester == address || ticket.recipients.contains(&address))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -46,3 +46,6 @@ pub mod sender;
 pub mod store;
 pub mod threading;
 pub mod token;
+
+#[cfg(test)]
+mod testutil;

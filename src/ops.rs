@@ -38,22 +38,7 @@ pub enum Request {
         id: TicketId,
     },
     /// Open a ticket as staff or API.
-    TicketCreate {
-        /// Subject.
-        subject: String,
-        /// Requester address.
-        requester: String,
-        /// Further external recipients.
-        recipients: Vec<String>,
-        /// Opening text.
-        text: String,
-        /// Category.
-        category: Option<String>,
-        /// Who asks (`cli` or `api` or a staff address).
-        actor: String,
-        /// `staff` or `api`.
-        origin: Origin,
-    },
+    TicketCreate(NewTicketRequest),
     /// Add a staff comment.
     TicketComment {
         /// Ticket.
@@ -132,6 +117,25 @@ pub enum Request {
         /// Ticket.
         ticket: TicketId,
     },
+}
+
+/// Fields of [`Request::TicketCreate`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewTicketRequest {
+    /// Subject.
+    pub subject: String,
+    /// Requester address.
+    pub requester: String,
+    /// Further external recipients.
+    pub recipients: Vec<String>,
+    /// Opening text.
+    pub text: String,
+    /// Category.
+    pub category: Option<String>,
+    /// Who asks (`cli` or `api` or a staff address).
+    pub actor: String,
+    /// `staff` or `api`.
+    pub origin: Origin,
 }
 
 /// Result of an operation.
@@ -242,17 +246,7 @@ fn dispatch(desk: &Desk, request: Request) -> Result<Response, OpError> {
     match request {
         Request::TicketsList { status, limit } => list_tickets(desk, status, limit),
         Request::TicketShow { id } => show_ticket(desk, id),
-        Request::TicketCreate {
-            subject,
-            requester,
-            recipients,
-            text,
-            category,
-            actor,
-            origin,
-        } => create_ticket(
-            desk, subject, requester, recipients, text, category, actor, origin,
-        ),
+        Request::TicketCreate(new) => create_ticket(desk, new),
         Request::TicketComment {
             id,
             text,
@@ -320,20 +314,16 @@ fn show_ticket(desk: &Desk, id: TicketId) -> Result<Response, OpError> {
     })))
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "mirrors the request fields one to one"
-)]
-fn create_ticket(
-    desk: &Desk,
-    subject: String,
-    requester: String,
-    recipients: Vec<String>,
-    text: String,
-    category: Option<String>,
-    actor: String,
-    origin: Origin,
-) -> Result<Response, OpError> {
+fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Response, OpError> {
+    let NewTicketRequest {
+        subject,
+        requester,
+        recipients,
+        text,
+        category,
+        actor,
+        origin,
+    } = new;
     if !matches!(origin, Origin::Staff | Origin::Api) {
         return Err(OpError::BadRequest("origin must be staff or api".into()));
     }

@@ -23,7 +23,7 @@ use crate::config::{Config, StaffEvent};
 use crate::model::{AuthorRole, Comment, Origin, Ticket, Visibility, normalize_address};
 
 /// The kinds of outgoing mail; each maps to a template event name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// "We got your message" to a customer who opened a ticket.
@@ -192,9 +192,12 @@ fn push_staff(out: &mut Vec<AlertIntent>, config: &Config, event: StaffEvent, ac
     }
 }
 
-/// Whether an address is outside the organisation (not support, not staff).
+/// Whether an address is a deliverable address outside the organisation
+/// (not support, not staff).
 pub fn is_external(address: &str, config: &Config) -> bool {
-    !config.is_support_address(address) && !config.staff.is_staff_address(address)
+    address.contains('@')
+        && !config.is_support_address(address)
+        && !config.staff.is_staff_address(address)
 }
 
 /// The ticket's external recipients minus the given actors.

@@ -77,7 +77,10 @@ pub fn find_thread(
     lookup: &impl ThreadLookup,
 ) -> Option<ThreadMatch> {
     let sender = mail.from.as_deref().unwrap_or("");
-    let trusted = |t: TicketId| sender_is_staff || lookup.is_participant(t, sender) == Some(true);
+    let trusted = |t: TicketId| match lookup.is_participant(t, sender) {
+        Some(participant) => participant || sender_is_staff,
+        None => false,
+    };
     if let Some(t) = mail
         .referenced_ids()
         .find_map(|id| key.ticket_of_message_id(id))

@@ -329,7 +329,7 @@ fn tickets_request(c: TicketsCommand) -> anyhow::Result<Request> {
             limit,
         },
         TicketsCommand::Show { id } => Request::TicketShow { id: TicketId(id) },
-        TicketsCommand::Create(a) => Request::TicketCreate {
+        TicketsCommand::Create(a) => Request::TicketCreate(ops::NewTicketRequest {
             subject: a.subject,
             requester: a.requester,
             recipients: a.cc,
@@ -337,7 +337,7 @@ fn tickets_request(c: TicketsCommand) -> anyhow::Result<Request> {
             category: a.category,
             actor: "cli".into(),
             origin: Origin::Staff,
-        },
+        }),
         TicketsCommand::Comment { id, text, internal } => Request::TicketComment {
             id: TicketId(id),
             text: read_text(text)?,

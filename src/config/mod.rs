@@ -23,7 +23,8 @@ use raw::*;
 pub struct ConfigError {
     /// The config file.
     pub file: String,
-    /// Dotted key path (or `(file)` for syntax errors).
+    /// Dotted key path, `(syntax)` for TOML syntax errors or `(file)` when
+    /// the file cannot be read.
     pub key: String,
     /// What is wrong and what is expected.
     pub message: String,
@@ -415,7 +416,7 @@ impl Validator {
             .map(|a| {
                 let a = normalize_address(a);
                 match a.split_once('@') {
-                    Some((l, d)) if !l.is_empty() && d.contains('.') || d == "localhost" => Ok(a),
+                    Some((l, d)) if !l.is_empty() && (d.contains('.') || d == "localhost") => Ok(a),
                     _ => Err(self.err(
                         key,
                         format!(

@@ -1,7 +1,7 @@
 //! Phase one of configuration: serde structs that mirror `ticketd.toml`
 //! exactly. Unknown keys are rejected; defaults live in named constants.
 //! Nothing here is validated beyond TOML syntax and types; see
-//! [`super::Config::from_raw`] for phase two.
+//! [`super::Config::parse`] for phase two.
 
 use std::collections::BTreeMap;
 

@@ -26,10 +26,11 @@ pub fn ensure_layout(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Ingests whatever is in `new/` now, batch by batch. Returns the count.
-pub fn drain(desk: &Desk, root: &Path) -> anyhow::Result<usize> {
+/// Ingests whatever is in `new/` now, batch by batch, until it is empty or
+/// `stop` is cancelled (checked between batches). Returns the count.
+pub fn drain(desk: &Desk, root: &Path, stop: &CancellationToken) -> anyhow::Result<usize> {
     let mut total = 0;
-    loop {
+    while !stop.is_cancelled() {
         let batch = pending_files(root, BATCH)?;
         if batch.is_empty() {
             return Ok(total);
@@ -43,6 +44,7 @@ pub fn drain(desk: &Desk, root: &Path) -> anyhow::Result<usize> {
         }
         total += batch.len();
     }
+    Ok(total)
 }
 
 fn pending_files(root: &Path, limit: usize) -> std::io::Result<Vec<PathBuf>> {
@@ -93,8 +95,8 @@ pub async fn run(
     }
     let mut failures = 0u32;
     loop {
-        let (d, root) = (desk.clone(), config.path.clone());
-        match tokio::task::spawn_blocking(move || drain(&d, &root)).await {
+        let (d, root, stop) = (desk.clone(), config.path.clone(), shutdown.clone());
+        match tokio::task::spawn_blocking(move || drain(&d, &root, &stop)).await {
             Ok(Ok(0)) => failures = 0,
             Ok(Ok(n)) => {
                 failures = 0;

@@ -105,7 +105,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
     let message = MessageParser::default()
         .parse(raw)
         .ok_or(ParseError::NoHeaders)?;
-    if message.headers_raw().next().is_none() {
+    if message.root_part().headers.is_empty() {
         return Err(ParseError::NoHeaders);
     }
     Ok(from_message(&message))
@@ -193,20 +193,32 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
 }
 
 fn delivered_to(message: &Message<'_>) -> Vec<String> {
-    message
-        .headers_raw()
-        .filter(|(name, _)| {
-            name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To")
-        })
-        .map(|(_, value)| normalize_address(value))
+    headers(message)
+        .into_iter()
+        .filter(|(name, _)| name == "delivered-to" || name == "x-original-to")
+        .map(|(_, value)| normalize_address(&value))
         .filter(|a| a.contains('@'))
         .collect()
 }
 
+/// Every top-level header as (lower-case name, unfolded value). Values are
+/// read from the raw bytes, decoded lossily, so a header with 8-bit bytes
+/// (a legacy charset, no RFC 2047) is kept instead of dropped.
 fn headers(message: &Message<'_>) -> Vec<(String, String)> {
+    let raw = message.raw_message();
     message
-        .headers_raw()
-        .map(|(name, value)| (name.to_ascii_lowercase(), unfold(value)))
+        .root_part()
+        .headers
+        .iter()
+        .map(|h| {
+            let bytes = raw
+                .get(h.offset_start as usize..h.offset_end as usize)
+                .unwrap_or_default();
+            (
+                h.name.as_str().to_ascii_lowercase(),
+                unfold(&String::from_utf8_lossy(bytes)),
+            )
+        })
         .collect()
 }
 

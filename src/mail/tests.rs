@@ -1,1 +1,576 @@
-//! Tests (to be written).
+//! Tests for inbound mail parsing: raw RFC 5322 bytes in, [`InboundMail`]
+//! out. Covers addresses, ids, encoded subjects and bodies (RFC 2047,
+//! quoted-printable, ISO-2022-JP), HTML and multipart bodies, attachments
+//! and their file names, DSN detection, fingerprints, and robustness on
+//! missing or truncated input.
+
+use super::*;
+
+fn parsed(raw: &[u8]) -> InboundMail {
+    match parse(raw) {
+        Ok(mail) => mail,
+        Err(e) => panic!(
+            "expected {:?} to parse, got {e}",
+            String::from_utf8_lossy(raw)
+        ),
+    }
+}
+
+const ADDRESSED: &[u8] = b"From: \"Bob Builder\" <Bob@Example.TEST>\r\n\
+To: Alice <Alice@Customer.TEST>, support@EXAMPLE.test\r\n\
+Cc: Carol <CAROL@cc.test>, dave@CC.test\r\n\
+Message-ID: <AbC.123@Mail.Example.TEST>\r\n\
+In-Reply-To: <t7.abc.1@example.test>\r\n\
+References: <root@x.test>\r\n <middle@x.test>\r\n\t<t7.abc.1@example.test>\r\n\
+Subject:   Folded\r\n  subject line  \r\n\
+Delivered-To: Support@Example.test\r\n\
+X-Original-To: <help@example.test>\r\n\
+Delivered-To: not-an-address\r\n\
+\r\n\
+Hello there.\r\n\
+\r\n";
+
+#[test]
+fn addresses_are_normalized_lower_case() {
+    let mail = parsed(ADDRESSED);
+    assert_eq!(mail.from.as_deref(), Some("bob@example.test"));
+    assert_eq!(mail.from_name.as_deref(), Some("Bob Builder"));
+    assert_eq!(mail.to, ["alice@customer.test", "support@example.test"]);
+    assert_eq!(mail.cc, ["carol@cc.test", "dave@cc.test"]);
+}
+
+#[test]
+fn message_ids_lose_their_brackets() {
+    let mail = parsed(ADDRESSED);
+    assert_eq!(
+        mail.message_id.as_deref(),
+        Some("AbC.123@Mail.Example.TEST")
+    );
+    assert_eq!(mail.in_reply_to, ["t7.abc.1@example.test"]);
+    assert_eq!(
+        mail.references,
+        ["root@x.test", "middle@x.test", "t7.abc.1@example.test"]
+    );
+}
+
+#[test]
+fn referenced_ids_list_in_reply_to_then_newest_reference_first() {
+    let mail = parsed(ADDRESSED);
+    let ids: Vec<&str> = mail.referenced_ids().collect();
+    assert_eq!(
+        ids,
+        [
+            "t7.abc.1@example.test",
+            "t7.abc.1@example.test",
+            "middle@x.test",
+            "root@x.test"
+        ]
+    );
+}
+
+#[test]
+fn delivered_to_collects_envelope_headers_that_are_addresses() {
+    let mail = parsed(ADDRESSED);
+    assert_eq!(
+        mail.delivered_to,
+        ["support@example.test", "help@example.test"]
+    );
+    let all: Vec<&str> = mail.all_recipients().collect();
+    assert_eq!(
+        all,
+        [
+            "alice@customer.test",
+            "support@example.test",
+            "carol@cc.test",
+            "dave@cc.test",
+            "support@example.test",
+            "help@example.test",
+        ]
+    );
+}
+
+#[test]
+fn headers_are_lower_case_unfolded_and_trimmed() {
+    let mail = parsed(ADDRESSED);
+    assert_eq!(mail.header("subject"), Some("Folded subject line"));
+    assert_eq!(mail.header("SUBJECT"), Some("Folded subject line"));
+    assert_eq!(
+        mail.header("references"),
+        Some("<root@x.test> <middle@x.test> <t7.abc.1@example.test>")
+    );
+    assert!(mail.has_header("x-original-to"));
+    assert!(!mail.has_header("x-autoreply"));
+    // Repeated headers are all kept, in order; header() returns the first.
+    let delivered: Vec<&str> = mail
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "delivered-to")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(delivered, ["Support@Example.test", "not-an-address"]);
+    assert_eq!(mail.header("delivered-to"), Some("Support@Example.test"));
+    assert!(
+        mail.headers
+            .iter()
+            .all(|(n, _)| *n == n.to_ascii_lowercase())
+    );
+    assert_eq!(mail.subject, "Folded subject line");
+    assert_eq!(mail.text, "Hello there.");
+    assert_eq!(mail.content_type, "text/plain");
+    assert_eq!(mail.html, None);
+    assert!(mail.attachments.is_empty());
+    assert!(!mail.encoding_problem);
+}
+
+#[test]
+fn missing_fields_stay_empty() {
+    let mail = parsed(b"X-Note: nothing else\r\n\r\nbody\r\n");
+    assert_eq!(mail.message_id, None);
+    assert_eq!(mail.from, None);
+    assert_eq!(mail.from_name, None);
+    assert!(mail.to.is_empty() && mail.cc.is_empty() && mail.delivered_to.is_empty());
+    assert!(mail.in_reply_to.is_empty() && mail.references.is_empty());
+    assert_eq!(mail.subject, "");
+    assert_eq!(mail.content_type, "text/plain");
+    assert_eq!(mail.report_type, None);
+    assert!(!mail.has_delivery_status);
+    assert_eq!(mail.text, "body");
+}
+
+#[test]
+fn group_syntax_without_members_gives_no_recipients() {
+    let mail = parsed(b"From: a@b.test\r\nTo: undisclosed-recipients:;\r\n\r\nx\r\n");
+    assert!(mail.to.is_empty(), "{:?}", mail.to);
+}
+
+#[test]
+fn encoded_subjects_are_decoded() {
+    let table: [(&str, &[u8], &str); 4] = [
+        (
+            "UTF-8 B",
+            b"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=\r\n\r\nx\r\n",
+            "Grüße aus Köln",
+        ),
+        (
+            "ISO-8859-1 Q",
+            b"Subject: =?ISO-8859-1?Q?Caf=E9_cr=E8me?=\r\n\r\nx\r\n",
+            "Café crème",
+        ),
+        (
+            "mixed plain and encoded words",
+            b"Subject: Re: =?utf-8?q?Gr=C3=B6=C3=9Fe?= [#12]\r\n\r\nx\r\n",
+            "Re: Größe [#12]",
+        ),
+        (
+            "adjacent encoded words join without space",
+            b"Subject: =?UTF-8?B?R3LDtsOfZSA=?=\r\n =?UTF-8?B?4piD?=\r\n\r\nx\r\n",
+            "Größe ☃",
+        ),
+    ];
+    for (name, raw, expected) in table {
+        assert_eq!(parsed(raw).subject, expected, "{name}");
+    }
+}
+
+#[test]
+fn quoted_printable_latin1_body_is_decoded() {
+    let raw = b"From: a@b.test\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+Sch=F6ne Gr=FC=DFe, soft=\r\n\
+break and =3D sign\r\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "Schöne Grüße, softbreak and = sign");
+    assert!(!mail.encoding_problem);
+}
+
+#[test]
+fn iso_2022_jp_body_is_decoded() {
+    // "こんにちは" in ISO-2022-JP: ESC $ B, JIS X 0208 pairs, ESC ( B.
+    let raw = b"From: a@b.test\r\n\
+Content-Type: text/plain; charset=ISO-2022-JP\r\n\
+Content-Transfer-Encoding: 7bit\r\n\
+\r\n\
+\x1b$B$3$s$K$A$O\x1b(B world\r\n";
+    assert_eq!(parsed(raw).text, "こんにちは world");
+}
+
+#[test]
+fn html_only_mail_gets_a_readable_text_body() {
+    let raw = b"From: a@b.test\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+\r\n\
+<html><head><style>p { color: red }</style></head><body>\
+<p>Hello <b>World</b></p><p>Fish &amp; chips</p></body></html>\r\n";
+    let mail = parsed(raw);
+    assert!(mail.text.contains("Hello World"), "{:?}", mail.text);
+    assert!(mail.text.contains("Fish & chips"), "{:?}", mail.text);
+    assert!(!mail.text.contains('<'), "tags left in {:?}", mail.text);
+    assert!(
+        !mail.text.contains("&amp;"),
+        "entity left in {:?}",
+        mail.text
+    );
+    let html = mail.html.as_deref().unwrap_or_default();
+    assert!(html.contains("<b>World</b>"), "{html:?}");
+    assert_eq!(mail.content_type, "text/html");
+}
+
+const ALTERNATIVE: &[u8] = b"From: a@b.test\r\n\
+Subject: alt\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/alternative; boundary=\"ALT\"\r\n\
+\r\n\
+--ALT\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Plain version\r\n\
+--ALT\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+\r\n\
+<p>HTML <i>version</i></p>\r\n\
+--ALT--\r\n";
+
+#[test]
+fn multipart_alternative_uses_the_text_part() {
+    let mail = parsed(ALTERNATIVE);
+    assert_eq!(mail.text, "Plain version");
+    assert_eq!(mail.html.as_deref(), Some("<p>HTML <i>version</i></p>"));
+    assert_eq!(mail.content_type, "multipart/alternative");
+    assert!(mail.attachments.is_empty());
+}
+
+#[test]
+fn plain_text_mail_has_no_html() {
+    let mail = parsed(b"From: a@b.test\r\n\r\nJust <text>, not HTML\r\n");
+    assert_eq!(mail.html, None);
+    assert_eq!(mail.text, "Just <text>, not HTML");
+}
+
+const WITH_ATTACHMENTS: &[u8] = b"From: a@b.test\r\n\
+Subject: files\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"MIX\"\r\n\
+\r\n\
+--MIX\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+See attached.\r\n\
+--MIX\r\n\
+Content-Type: Application/PDF; name=\"report.pdf\"\r\n\
+Content-Disposition: attachment; filename=\"report.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+JVBERi0xLjQKAAEC/yBiaW5hcnk=\r\n\
+--MIX\r\n\
+Content-Type: text/plain\r\n\
+Content-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+cm9vdDp4OjA6MAo=\r\n\
+--MIX\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Disposition: attachment\r\n\
+\r\n\
+raw\r\n\
+--MIX\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Disposition: attachment; filename*=UTF-8''na%C3%AFve.txt\r\n\
+\r\n\
+hi\r\n\
+--MIX--\r\n";
+
+#[test]
+fn attachment_metadata_and_bytes() {
+    let mail = parsed(WITH_ATTACHMENTS);
+    assert_eq!(mail.text, "See attached.");
+    let summary: Vec<(&str, &str, u64)> = mail
+        .attachments
+        .iter()
+        .map(|a| (a.name.as_str(), a.content_type.as_str(), a.size))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("report.pdf", "application/pdf", 20),
+            ("passwd", "text/plain", 11),
+            ("attachment-3", "application/octet-stream", 3),
+            ("naïve.txt", "text/plain", 2),
+        ]
+    );
+    let parts: Vec<u32> = mail.attachments.iter().map(|a| a.part).collect();
+    assert_eq!(parts, [2, 3, 4, 5], "part 0 is the multipart, 1 the text");
+
+    let expected: [&[u8]; 4] = [
+        b"%PDF-1.4\n\x00\x01\x02\xff binary",
+        b"root:x:0:0\n",
+        b"raw",
+        b"hi",
+    ];
+    for (attachment, bytes) in mail.attachments.iter().zip(expected) {
+        let got = attachment_bytes(WITH_ATTACHMENTS, attachment.part);
+        assert_eq!(got.as_deref(), Some(bytes), "{}", attachment.name);
+        assert_eq!(attachment.size, bytes.len() as u64, "{}", attachment.name);
+    }
+}
+
+#[test]
+fn attachment_bytes_of_missing_part_or_garbage_is_none() {
+    assert_eq!(attachment_bytes(WITH_ATTACHMENTS, 99), None);
+    assert_eq!(attachment_bytes(b"", 1), None);
+}
+
+#[test]
+fn sanitize_file_name_table() {
+    let long = "a".repeat(200);
+    let long_multibyte = "é".repeat(130);
+    let table: Vec<(&str, Option<&str>, usize, String)> = vec![
+        ("plain", Some("report.pdf"), 0, "report.pdf".into()),
+        (
+            "unix traversal",
+            Some("../../etc/passwd"),
+            0,
+            "passwd".into(),
+        ),
+        (
+            "windows traversal",
+            Some("..\\..\\boot.ini"),
+            0,
+            "boot.ini".into(),
+        ),
+        ("absolute path", Some("/tmp/x/y.txt"), 0, "y.txt".into()),
+        ("mixed separators", Some("a\\b/c.txt"), 0, "c.txt".into()),
+        (
+            "control characters",
+            Some("in\u{0}vo\nice\t.pdf"),
+            0,
+            "invoice.pdf".into(),
+        ),
+        (
+            "escape and DEL",
+            Some("a\u{1b}[31mb\u{7f}.txt"),
+            0,
+            "a[31mb.txt".into(),
+        ),
+        ("leading dots", Some("...hidden"), 0, "hidden".into()),
+        ("dot file", Some(".htaccess"), 0, "htaccess".into()),
+        (
+            "surrounding spaces",
+            Some("  name.txt  "),
+            0,
+            "name.txt".into(),
+        ),
+        ("space then dot", Some(" .bashrc"), 0, "bashrc".into()),
+        (
+            "reserved characters",
+            Some("a<b>:c\"d|e?f*.txt"),
+            0,
+            "a_b__c_d_e_f_.txt".into(),
+        ),
+        (
+            "unicode kept",
+            Some("Grüße 日本.txt"),
+            0,
+            "Grüße 日本.txt".into(),
+        ),
+        ("none", None, 0, "attachment-1".into()),
+        ("none, third attachment", None, 2, "attachment-3".into()),
+        ("empty", Some(""), 4, "attachment-5".into()),
+        ("only dots", Some(".."), 0, "attachment-1".into()),
+        ("only spaces", Some("   "), 1, "attachment-2".into()),
+        ("trailing separator", Some("dir/"), 0, "attachment-1".into()),
+        (
+            "only control chars",
+            Some("\u{1}\u{2}"),
+            0,
+            "attachment-1".into(),
+        ),
+        ("capped at 120", Some(&long), 0, "a".repeat(120)),
+        (
+            "capped at 120 chars, not bytes",
+            Some(&long_multibyte),
+            0,
+            "é".repeat(120),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, input, index, expected) in &table {
+        let got = sanitize_file_name(*input, *index);
+        if &got != expected {
+            failures.push(format!(
+                "{name}: {input:?} #{index} => {got:?}, expected {expected:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const DSN: &[u8] = b"From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r\n\
+To: support@example.test\r\n\
+Subject: Undelivered Mail Returned to Sender\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; Report-Type=Delivery-Status; boundary=\"DSN\"\r\n\
+\r\n\
+--DSN\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+Your message could not be delivered.\r\n\
+--DSN\r\n\
+Content-Type: message/delivery-status\r\n\
+\r\n\
+Reporting-MTA: dns; mx.example.test\r\n\
+\r\n\
+Final-Recipient: rfc822; bob@customer.test\r\n\
+Action: failed\r\n\
+Status: 5.1.1\r\n\
+--DSN\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+From: support@example.test\r\n\
+To: bob@customer.test\r\n\
+Subject: [#3] Your ticket\r\n\
+\r\n\
+Original body\r\n\
+--DSN--\r\n";
+
+#[test]
+fn multipart_report_is_recognised_as_a_dsn() {
+    let mail = parsed(DSN);
+    assert_eq!(mail.content_type, "multipart/report");
+    assert_eq!(mail.report_type.as_deref(), Some("delivery-status"));
+    assert!(mail.has_delivery_status);
+    assert_eq!(mail.from.as_deref(), Some("mailer-daemon@mx.example.test"));
+    assert!(
+        mail.text.contains("could not be delivered"),
+        "{:?}",
+        mail.text
+    );
+}
+
+#[test]
+fn delivery_status_part_is_found_inside_other_multiparts() {
+    let raw = b"From: postmaster@x.test\r\n\
+Content-Type: multipart/mixed; boundary=\"M\"\r\n\
+\r\n\
+--M\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+failed\r\n\
+--M\r\n\
+Content-Type: message/global-delivery-status\r\n\
+\r\n\
+Reporting-MTA: dns; mx.x.test\r\n\
+--M--\r\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.content_type, "multipart/mixed");
+    assert_eq!(mail.report_type, None);
+    assert!(mail.has_delivery_status);
+}
+
+#[test]
+fn ordinary_multipart_has_no_delivery_status() {
+    let mail = parsed(WITH_ATTACHMENTS);
+    assert_eq!(mail.content_type, "multipart/mixed");
+    assert_eq!(mail.report_type, None);
+    assert!(!mail.has_delivery_status);
+}
+
+#[test]
+fn input_without_a_header_block_is_rejected() {
+    let table: [&[u8]; 5] = [
+        b"",
+        b"\r\n\r\njust body",
+        b"\n\njust body",
+        b"   \r\n",
+        b"\r\n",
+    ];
+    for raw in table {
+        assert_eq!(
+            parse(raw).err(),
+            Some(ParseError::NoHeaders),
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+}
+
+#[test]
+fn header_only_input_parses_with_an_empty_body() {
+    let mail = parsed(b"From: a@b.test\r\nSubject: hi\r\n\r\n");
+    assert_eq!(mail.from.as_deref(), Some("a@b.test"));
+    assert_eq!(mail.subject, "hi");
+    assert_eq!(mail.text, "");
+}
+
+/// Old mailers send raw 8-bit (Latin-1) header values. The header block is
+/// still there and classification needs every header's presence.
+#[test]
+fn headers_with_8bit_values_are_kept() {
+    let mail = parsed(b"From: a@b.test\r\nX-Autorespond: Abwesenheit f\xfcr Max\r\n\r\nbody\r\n");
+    assert!(mail.has_header("x-autorespond"), "{:?}", mail.headers);
+    assert!(parse(b"Subject: Caf\xe9\r\n\r\nbody\r\n").is_ok());
+}
+
+#[test]
+fn fingerprint_prefers_the_message_id() {
+    let mail = parsed(ADDRESSED);
+    assert_eq!(
+        fingerprint(Some(&mail), ADDRESSED),
+        "id:abc.123@mail.example.test"
+    );
+    // Same id, different bytes: same fingerprint.
+    let resent = [ADDRESSED, b"trailer\r\n"].concat();
+    assert_eq!(
+        fingerprint(parse(&resent).ok().as_ref(), &resent),
+        fingerprint(Some(&mail), ADDRESSED)
+    );
+}
+
+#[test]
+fn fingerprint_hashes_bytes_without_a_message_id() {
+    // SHA-256 of the empty input.
+    assert_eq!(
+        fingerprint(None, b""),
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    let raw: &[u8] = b"From: a@b.test\r\nSubject: no id\r\n\r\nbody\r\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.message_id, None);
+    let first = fingerprint(Some(&mail), raw);
+    let hex = first.strip_prefix("sha256:").unwrap_or_default();
+    assert_eq!(hex.len(), 64, "{first}");
+    assert!(
+        hex.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    let copy = raw.to_vec();
+    assert_eq!(fingerprint(parse(&copy).ok().as_ref(), &copy), first);
+    let other: &[u8] = b"From: a@b.test\r\nSubject: no id\r\n\r\nbody!\r\n";
+    assert_ne!(fingerprint(parse(other).ok().as_ref(), other), first);
+}
+
+#[test]
+fn empty_message_id_counts_as_missing() {
+    let raw: &[u8] = b"From: a@b.test\r\nMessage-ID: <>\r\n\r\nx\r\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.message_id, None);
+    assert!(fingerprint(Some(&mail), raw).starts_with("sha256:"));
+}
+
+#[test]
+fn truncated_messages_never_panic() {
+    for raw in [WITH_ATTACHMENTS, DSN, ALTERNATIVE, ADDRESSED] {
+        for len in (0..=raw.len()).step_by(7) {
+            let prefix = &raw[..len];
+            if let Ok(mail) = parse(prefix) {
+                for attachment in &mail.attachments {
+                    let _ = attachment_bytes(prefix, attachment.part);
+                }
+                let _ = fingerprint(Some(&mail), prefix);
+            }
+        }
+        assert!(parse(&raw[..0]).is_err());
+        assert!(parse(raw).is_ok());
+    }
+}

@@ -151,6 +151,11 @@ mod tests;
 
 /// A context with every variable set, for `templates check`.
 pub fn sample_context(config: &Config) -> serde_json::Value {
+    template_context(&sample_item(), config)
+}
+
+/// A realistic unsaved item (ticket #123) for checks and previews.
+pub fn sample_item() -> OutboxItem {
     use crate::model::{AuthorRole, Comment, Origin, Status, Ticket, TicketId, Visibility};
     let now = chrono::Utc::now();
     let ticket = Ticket {
@@ -188,7 +193,7 @@ pub fn sample_context(config: &Config) -> serde_json::Value {
         source_message: None,
         created_at: now,
     };
-    let item = OutboxItem {
+    OutboxItem {
         id: 1,
         ticket: ticket.id,
         kind: crate::rules::AlertKind::Acknowledgement,
@@ -204,6 +209,5 @@ pub fn sample_context(config: &Config) -> serde_json::Value {
         next_attempt_at: now,
         last_error: None,
         created_at: now,
-    };
-    template_context(&item, config)
+    }
 }

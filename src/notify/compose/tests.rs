@@ -1,1 +1,110 @@
-//! Tests (to be written).
+//! Outgoing message tests: threading and loop-protection headers, staff
+//! reply addresses, and no header injection from mail content.
+
+use std::path::Path;
+
+use super::*;
+use crate::model::TicketId;
+use crate::notify::templates::Templates;
+use crate::rules::AlertKind;
+use crate::testutil;
+
+fn item(kind: AlertKind, to_staff: bool, subject: &str) -> OutboxItem {
+    let mut item = sample_item();
+    item.kind = kind;
+    item.to_staff = to_staff;
+    item.ticket = TicketId(7);
+    item.template = kind.event_name().into();
+    item.message_id = "t7.abc.42@example.test".into();
+    item.in_reply_to = Some("orig@customer.test".into());
+    item.references = vec!["root@customer.test".into(), "orig@customer.test".into()];
+    item.context["ticket"]["subject"] = serde_json::json!(subject);
+    item
+}
+
+fn formatted(item: &OutboxItem) -> String {
+    let config = testutil::config(&[]);
+    let key = ThreadKey::new(b"compose-test-secret".to_vec());
+    let templates = Templates::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"));
+    let message = compose(item, &config, &key, &templates).expect("composes");
+    String::from_utf8(message.formatted()).unwrap()
+}
+
+fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let head = text.split("\r\n\r\n").next().unwrap();
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+}
+
+#[test]
+fn acknowledgement_carries_threading_and_loop_headers() {
+    let text = formatted(&item(AlertKind::Acknowledgement, false, "Printer"));
+    assert_eq!(header(&text, "Auto-Submitted"), Some("auto-replied"));
+    assert_eq!(header(&text, "X-Auto-Response-Suppress"), Some("All"));
+    assert_eq!(header(&text, "X-Ticketd-Loop"), Some("ticketd"));
+    assert_eq!(
+        header(&text, "Message-ID"),
+        Some("<t7.abc.42@example.test>")
+    );
+    assert_eq!(header(&text, "In-Reply-To"), Some("<orig@customer.test>"));
+    assert_eq!(
+        header(&text, "References"),
+        Some("<root@customer.test> <orig@customer.test>")
+    );
+    let key = ThreadKey::new(b"compose-test-secret".to_vec());
+    let reply_to = header(&text, "Reply-To").unwrap();
+    assert!(
+        reply_to.contains(&key.reply_address("support@example.test", TicketId(7))),
+        "{reply_to}"
+    );
+}
+
+#[test]
+fn alerts_are_auto_generated_and_relayed_replies_are_not_auto_submitted() {
+    let closed = formatted(&item(AlertKind::TicketClosed, false, "x"));
+    assert_eq!(header(&closed, "Auto-Submitted"), Some("auto-generated"));
+    let relay = formatted(&item(AlertKind::PublicReply, false, "x"));
+    assert_eq!(header(&relay, "Auto-Submitted"), None);
+    assert_eq!(header(&relay, "X-Ticketd-Loop"), Some("ticketd"));
+}
+
+#[test]
+fn staff_copies_get_a_reply_address_bound_to_that_staff_member() {
+    let mut staff = item(AlertKind::StaffNotification, true, "x");
+    staff.recipient = "staff@example.test".into();
+    let text = formatted(&staff);
+    let key = ThreadKey::new(b"compose-test-secret".to_vec());
+    let expected =
+        key.staff_reply_address("support@example.test", TicketId(7), "staff@example.test");
+    assert!(header(&text, "Reply-To").unwrap().contains(&expected));
+}
+
+#[test]
+fn a_hostile_subject_cannot_add_headers() {
+    let text = formatted(&item(
+        AlertKind::Acknowledgement,
+        false,
+        "hi\r\nBcc: victim@evil.test\r\n\r\nbody",
+    ));
+    let head = text.split("\r\n\r\n").next().unwrap();
+    assert!(
+        !head
+            .lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+        "{head}"
+    );
+    assert_eq!(head.lines().filter(|l| l.starts_with("To:")).count(), 1);
+}
+
+#[test]
+fn a_bad_recipient_address_is_a_permanent_compose_error() {
+    let mut bad = item(AlertKind::Acknowledgement, false, "x");
+    bad.recipient = "not an address".into();
+    let config = testutil::config(&[]);
+    let key = ThreadKey::new(b"k".to_vec());
+    let templates = Templates::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"));
+    assert!(matches!(
+        compose(&bad, &config, &key, &templates),
+        Err(ComposeError::Build(_))
+    ));
+}
