@@ -21,7 +21,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the daemon until `shutdown` is cancelled.
 pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let desk = Desk::open(config.clone())?;
+    let desk = open_desk(&config).await?;
     let token = api::token(&config)?;
     let transport = Transport::from_config(&config.outbound.transport)
         .context("Setting up the outbound transport")?;
@@ -71,6 +71,26 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     }
     desk.store.flush_async().await?;
     Ok(())
+}
+
+/// How long start-up waits for a CLI command that briefly holds the store.
+const STORE_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens the desk, waiting out a CLI command that holds the store's lock
+/// for a moment (the CLI opens the store itself when no daemon answers).
+async fn open_desk(config: &Config) -> anyhow::Result<Desk> {
+    let deadline = tokio::time::Instant::now() + STORE_LOCK_WAIT;
+    loop {
+        match Desk::open(config.clone()) {
+            Err(e)
+                if e.is::<crate::store::StoreLocked>()
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

@@ -10,11 +10,11 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::model::{
-    Attachment, AuthorRole, Comment, Origin, Status, Ticket, TicketId, Visibility,
-    normalize_address,
+    Attachment, AuthorRole, Comment, EventKind, Origin, Status, Ticket, TicketEvent, TicketId,
+    Visibility, normalize_address,
 };
 use crate::notify::queue::{Trigger, queue_alerts};
-use crate::rules::{Event, alerts_for};
+use crate::rules::{Action, AlertIntent, EventContext, evaluate};
 use crate::store::{Store, WriteTx};
 use crate::token::ThreadKey;
 
@@ -123,17 +123,57 @@ impl Desk {
             comment_count: 0,
             rule: draft.rule,
             root_message_id: Some(root.clone()),
+            event_count: 0,
         };
         tx.index_message_id(&root, id);
+        let actor = draft.opening.author.clone();
         let opening = self.store_comment(tx, &mut ticket, draft.opening)?;
+        self.record_event(
+            tx,
+            &mut ticket,
+            EventKind::Created,
+            &actor,
+            Some(&opening),
+            trigger,
+        )?;
         tx.put_ticket(&ticket)?;
-        let intents = alerts_for(
-            Event::TicketCreated { opening: &opening },
-            &ticket,
-            &self.config,
-        );
-        queue_alerts(self, tx, &ticket, &intents, Some(&opening), trigger)?;
         Ok(ticket)
+    }
+
+    /// Appends an event to the ticket's history, runs the rules on it and
+    /// queues what they ask for, all in `tx`.
+    fn record_event(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        kind: EventKind,
+        actor: &str,
+        comment: Option<&Comment>,
+        trigger: &Trigger,
+    ) -> anyhow::Result<()> {
+        let event = TicketEvent {
+            seq: ticket.event_count,
+            at: Utc::now(),
+            actor: actor.to_string(),
+            kind,
+        };
+        ticket.event_count += 1;
+        ticket.updated_at = event.at;
+        tx.put_event(ticket.id, &event)?;
+        let ctx = EventContext {
+            ticket,
+            event: &event,
+            comment,
+            config: &self.config,
+        };
+        let intents: Vec<AlertIntent> = evaluate(&ctx)
+            .into_iter()
+            .map(|action| match action {
+                Action::Notify(intent) => intent,
+            })
+            .collect();
+        queue_alerts(self, tx, ticket, &intents, comment, trigger)?;
+        Ok(())
     }
 
     fn store_comment(
@@ -154,7 +194,6 @@ impl Desk {
             created_at: Utc::now(),
         };
         ticket.comment_count += 1;
-        ticket.updated_at = comment.created_at;
         tx.put_comment(ticket.id, &comment)?;
         Ok(comment)
     }
@@ -168,13 +207,12 @@ impl Desk {
         draft: CommentDraft,
         trigger: &Trigger,
     ) -> anyhow::Result<Comment> {
+        let actor = draft.author.clone();
         let comment = self.store_comment(tx, ticket, draft)?;
-        let intents = alerts_for(
-            Event::CommentAdded { comment: &comment },
-            ticket,
-            &self.config,
-        );
-        queue_alerts(self, tx, ticket, &intents, Some(&comment), trigger)?;
+        let kind = EventKind::Commented {
+            comment: comment.seq,
+        };
+        self.record_event(tx, ticket, kind, &actor, Some(&comment), trigger)?;
         Ok(comment)
     }
 
@@ -189,12 +227,9 @@ impl Desk {
         if ticket.status == Status::Closed {
             return Ok(false);
         }
-        let now = Utc::now();
         ticket.status = Status::Closed;
-        ticket.closed_at = Some(now);
-        ticket.updated_at = now;
-        let intents = alerts_for(Event::TicketClosed { actor }, ticket, &self.config);
-        queue_alerts(self, tx, ticket, &intents, None, trigger)?;
+        ticket.closed_at = Some(Utc::now());
+        self.record_event(tx, ticket, EventKind::Closed, actor, None, trigger)?;
         Ok(true)
     }
 
@@ -203,6 +238,7 @@ impl Desk {
         &self,
         tx: &mut WriteTx<'_>,
         ticket: &mut Ticket,
+        actor: &str,
         trigger: &Trigger,
     ) -> anyhow::Result<bool> {
         if ticket.status == Status::Open {
@@ -210,9 +246,33 @@ impl Desk {
         }
         ticket.status = Status::Open;
         ticket.closed_at = None;
-        ticket.updated_at = Utc::now();
-        let intents = alerts_for(Event::TicketReopened, ticket, &self.config);
-        queue_alerts(self, tx, ticket, &intents, None, trigger)?;
+        self.record_event(tx, ticket, EventKind::Reopened, actor, None, trigger)?;
         Ok(true)
+    }
+
+    /// Adds or removes an external recipient (no-op when nothing changes).
+    pub fn change_recipient(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        address: &str,
+        add: bool,
+        actor: &str,
+    ) -> anyhow::Result<bool> {
+        let address = normalize_address(address);
+        let changed = if add {
+            ticket.recipients.insert(address.clone())
+        } else {
+            ticket.recipients.remove(&address)
+        };
+        if changed {
+            let kind = if add {
+                EventKind::RecipientAdded { address }
+            } else {
+                EventKind::RecipientRemoved { address }
+            };
+            self.record_event(tx, ticket, kind, actor, None, &Trigger::default())?;
+        }
+        Ok(changed)
     }
 }

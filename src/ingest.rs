@@ -21,7 +21,6 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{Classification, ClassifyContext, MailKind, classify};
-use crate::commands;
 use crate::desk::{CommentDraft, Desk, TicketDraft};
 use crate::mail::{self, InboundMail};
 use crate::model::{
@@ -32,6 +31,7 @@ use crate::notify::queue::Trigger;
 use crate::sender::{SenderRole, sender_role};
 use crate::store::WriteTx;
 use crate::threading::{ThreadLookup, ThreadMatch, clean_subject, find_thread};
+use crate::{commands, content};
 
 /// What [`ingest`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -338,12 +338,12 @@ fn reply(
             && role == AuthorRole::Customer
             && desk.config.alerts.reopen_on_customer_reply
         {
-            desk.reopen_ticket(tx, &mut ticket, &trigger)?;
+            desk.reopen_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
         }
         desk.add_comment(
             tx,
             &mut ticket,
-            draft(d, role, Visibility::Public, d.mail.text.clone()),
+            draft(d, role, Visibility::Public, outside_reply_text(d.mail)),
             &trigger,
         )?
     };
@@ -354,6 +354,9 @@ fn reply(
     })
 }
 
+/// A proven staff member's reply: commands apply, the new text (quoted
+/// history removed) becomes a public reply unless `#internal`. A reply with
+/// no new text is kept as an internal note, never relayed empty.
 fn staff_reply(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
@@ -361,36 +364,33 @@ fn staff_reply(
     ticket: &mut Ticket,
     trigger: &Trigger,
 ) -> anyhow::Result<crate::model::Comment> {
-    let (cmds, text) = commands::extract(&d.mail.text);
-    let visibility = if cmds.internal {
-        Visibility::Internal
-    } else {
-        Visibility::Public
+    let (cmds, text) = commands::extract(&content::reply_text(&d.mail.text));
+    let (visibility, text) = match (cmds.internal, text.is_empty(), cmds.close) {
+        (_, true, true) => (Visibility::Internal, "(closed by mail)".to_string()),
+        (_, true, false) => (Visibility::Internal, "(reply without new text)".to_string()),
+        (true, false, _) => (Visibility::Internal, text),
+        (false, false, _) => (Visibility::Public, text),
     };
-    let comment = if text.is_empty() && cmds.close {
-        None
-    } else {
-        Some(desk.add_comment(
-            tx,
-            ticket,
-            draft(d, AuthorRole::Staff, visibility, text),
-            trigger,
-        )?)
-    };
+    let comment = desk.add_comment(
+        tx,
+        ticket,
+        draft(d, AuthorRole::Staff, visibility, text),
+        trigger,
+    )?;
     if cmds.close {
         desk.close_ticket(tx, ticket, &d.sender.address, trigger)?;
     }
-    match comment {
-        Some(c) => Ok(c),
-        None => {
-            let note = draft(
-                d,
-                AuthorRole::Staff,
-                Visibility::Internal,
-                "(closed by mail)".into(),
-            );
-            desk.add_comment(tx, ticket, note, trigger)
-        }
+    Ok(comment)
+}
+
+/// The text stored for a reply from outside: the new part, or everything
+/// when there is no new part (a bare forward, say).
+fn outside_reply_text(mail: &InboundMail) -> String {
+    let new = content::reply_text(&mail.text);
+    if new.is_empty() {
+        mail.text.clone()
+    } else {
+        new
     }
 }
 

@@ -31,6 +31,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod content;
 pub mod daemon;
 pub mod desk;
 pub mod inbound;

@@ -162,6 +162,70 @@ pub struct Ticket {
     pub rule: Option<String>,
     /// Message-ID that starts the thread (the opening mail's, or ours).
     pub root_message_id: Option<String>,
+    /// Number of history entries so far (next event's `seq`).
+    #[serde(default)]
+    pub event_count: u32,
+}
+
+/// One entry in a ticket's history: what happened, who did it, when.
+/// Rules react to these; later features (SLA timers, follow-ups,
+/// dashboards) read the same history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    /// Position in the ticket's history.
+    pub seq: u32,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who caused it (an address, `cli`, `api` or `ticketd`).
+    pub actor: String,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// The kinds of ticket events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum EventKind {
+    /// The ticket was opened (its first comment is comment 0).
+    Created,
+    /// A comment was added.
+    Commented {
+        /// The comment's `seq`.
+        comment: u32,
+    },
+    /// The ticket was closed.
+    Closed,
+    /// The ticket was reopened.
+    Reopened,
+    /// An external recipient was added.
+    RecipientAdded {
+        /// The address.
+        address: String,
+    },
+    /// An external recipient was removed.
+    RecipientRemoved {
+        /// The address.
+        address: String,
+    },
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::Created => f.write_str("created"),
+            EventKind::Commented { comment } => write!(f, "comment {comment} added"),
+            EventKind::Closed => f.write_str("closed"),
+            EventKind::Reopened => f.write_str("reopened"),
+            EventKind::RecipientAdded { address } => write!(f, "recipient {address} added"),
+            EventKind::RecipientRemoved { address } => write!(f, "recipient {address} removed"),
+        }
+    }
+}
+
+/// Whether `address` is a syntactically deliverable mailbox (per lettre's
+/// RFC 5321 address parser), e.g. not `@@@` or `(unknown sender)`.
+pub fn is_deliverable_address(address: &str) -> bool {
+    address.parse::<lettre::Address>().is_ok()
 }
 
 /// Normalizes an e-mail address for comparison: trimmed and lower-cased.
@@ -211,6 +275,24 @@ pub enum Disposition {
         /// Why.
         reason: String,
     },
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Disposition::NewTicket { ticket } => write!(f, "new ticket #{ticket}"),
+            Disposition::Comment { ticket, seq } => write!(f, "comment {seq} on #{ticket}"),
+            Disposition::Ignored {
+                ticket: Some(t),
+                reason,
+            } => write!(f, "ignored ({reason}), related to #{t}"),
+            Disposition::Ignored {
+                ticket: None,
+                reason,
+            } => write!(f, "ignored ({reason})"),
+            Disposition::Quarantined { reason } => write!(f, "quarantined: {reason}"),
+        }
+    }
 }
 
 impl Disposition {

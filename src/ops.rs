@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::desk::{CommentDraft, Desk, TicketDraft};
 use crate::ingest::{Outcome, ingest};
 use crate::model::{
-    AuthorRole, Comment, MessageRecord, Origin, Source, Status, Ticket, TicketId, Visibility,
-    normalize_address,
+    AuthorRole, Comment, MessageRecord, Origin, Source, Status, Ticket, TicketEvent, TicketId,
+    Visibility, normalize_address,
 };
 use crate::notify::compose::template_context;
 use crate::notify::queue::{Trigger, snapshot};
@@ -61,6 +61,8 @@ pub enum Request {
     TicketReopen {
         /// Ticket.
         id: TicketId,
+        /// Who.
+        actor: String,
     },
     /// List external recipients.
     RecipientsList {
@@ -201,6 +203,8 @@ pub struct TicketDetail {
     pub ticket: Ticket,
     /// Comments in order.
     pub comments: Vec<Comment>,
+    /// History in order.
+    pub events: Vec<TicketEvent>,
     /// Alerts queued for it.
     pub outbox: Vec<OutboxItem>,
     /// Messages that arrived for it (with the rule that fired).
@@ -253,8 +257,8 @@ fn dispatch(desk: &Desk, request: Request) -> Result<Response, OpError> {
             internal,
             actor,
         } => comment(desk, id, text, internal, actor),
-        Request::TicketClose { id, actor } => change_status(desk, id, Some(actor)),
-        Request::TicketReopen { id } => change_status(desk, id, None),
+        Request::TicketClose { id, actor } => change_status(desk, id, true, &actor),
+        Request::TicketReopen { id, actor } => change_status(desk, id, false, &actor),
         Request::RecipientsList { id } => Ok(Response::Recipients {
             id,
             recipients: load(desk, id)?.recipients,
@@ -291,26 +295,12 @@ fn list_tickets(desk: &Desk, status: Option<Status>, limit: usize) -> Result<Res
 }
 
 fn show_ticket(desk: &Desk, id: TicketId) -> Result<Response, OpError> {
-    let ticket = load(desk, id)?;
-    let comments = desk.store.comments(id)?;
-    let mut outbox: Vec<OutboxItem> = desk
-        .store
-        .outbox_items(usize::MAX)?
-        .into_iter()
-        .filter(|i| i.ticket == id)
-        .collect();
-    outbox.reverse();
-    let messages = desk
-        .store
-        .messages()
-        .filter_map(Result::ok)
-        .filter(|m| m.disposition.ticket() == Some(id))
-        .collect();
     Ok(Response::Ticket(Box::new(TicketDetail {
-        ticket,
-        comments,
-        outbox,
-        messages,
+        ticket: load(desk, id)?,
+        comments: desk.store.comments(id)?,
+        events: desk.store.events(id)?,
+        outbox: desk.store.outbox_for_ticket(id)?,
+        messages: desk.store.messages_for_ticket(id)?,
     })))
 }
 
@@ -370,11 +360,12 @@ fn staff_draft(actor: String, text: String, internal: bool) -> CommentDraft {
 
 fn checked_address(address: &str) -> Result<String, OpError> {
     let a = normalize_address(address);
-    match a.split_once('@') {
-        Some((l, d)) if !l.is_empty() && !d.is_empty() && !a.contains(char::is_whitespace) => Ok(a),
-        _ => Err(OpError::BadRequest(format!(
+    if crate::model::is_deliverable_address(&a) {
+        Ok(a)
+    } else {
+        Err(OpError::BadRequest(format!(
             "not an e-mail address: {address:?}"
-        ))),
+        )))
     }
 }
 
@@ -404,16 +395,18 @@ fn comment(
     })
 }
 
-fn change_status(desk: &Desk, id: TicketId, close_by: Option<String>) -> Result<Response, OpError> {
+fn change_status(desk: &Desk, id: TicketId, close: bool, actor: &str) -> Result<Response, OpError> {
     let mut ticket = load(desk, id)?;
     let mut tx = desk.store.begin();
-    let changed = match &close_by {
-        Some(actor) => desk.close_ticket(&mut tx, &mut ticket, actor, &Trigger::default())?,
-        None => desk.reopen_ticket(&mut tx, &mut ticket, &Trigger::default())?,
+    let trigger = Trigger::default();
+    let changed = if close {
+        desk.close_ticket(&mut tx, &mut ticket, actor, &trigger)?
+    } else {
+        desk.reopen_ticket(&mut tx, &mut ticket, actor, &trigger)?
     };
     tx.put_ticket(&ticket)?;
     tx.commit()?;
-    let message = match (changed, close_by.is_some()) {
+    let message = match (changed, close) {
         (true, true) => format!("ticket #{id} closed"),
         (true, false) => format!("ticket #{id} reopened"),
         (false, _) => format!("ticket #{id} was already {}", ticket.status.as_str()),
@@ -437,14 +430,8 @@ fn edit_recipients(
         )));
     }
     let mut ticket = load(desk, id)?;
-    let changed = if add {
-        ticket.recipients.insert(address)
-    } else {
-        ticket.recipients.remove(&address)
-    };
-    if changed {
-        ticket.updated_at = chrono::Utc::now();
-        let mut tx = desk.store.begin();
+    let mut tx = desk.store.begin();
+    if desk.change_recipient(&mut tx, &mut ticket, &address, add, "cli")? {
         tx.put_ticket(&ticket)?;
         tx.commit()?;
     }
@@ -561,6 +548,7 @@ pub fn preview_item(desk: &Desk, ticket: &Ticket, comment: Option<&Comment>) -> 
         ticket: ticket.id,
         kind: AlertKind::PublicReply,
         template: String::new(),
+        rule: "preview".into(),
         recipient: ticket.requester.clone(),
         to_staff: false,
         message_id: desk

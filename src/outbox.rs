@@ -55,6 +55,9 @@ pub struct OutboxItem {
     pub kind: AlertKind,
     /// Template folder name used to render it.
     pub template: String,
+    /// The rule that decided to send it.
+    #[serde(default)]
+    pub rule: String,
     /// Recipient address.
     pub recipient: String,
     /// Whether the recipient is staff (gets the staff reply address).

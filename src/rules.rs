@@ -1,8 +1,14 @@
-//! Events -> rules -> alerts: decides who is told what when something
-//! happens to a ticket. Pure: the caller queues the returned intents in the
-//! same store write as the event.
+//! Events -> rules -> actions: decides what follows from something that
+//! happened to a ticket. Pure: the caller applies the actions (today: queue
+//! alerts) in the same store write as the event.
 //!
-//! The defaults follow RangerMSP's "Alerts to Customers", done better:
+//! Each rule is a named function of the event; [`evaluate`] runs them all
+//! and tags every action with the rule that produced it, which the outbox
+//! records. New behaviour (assignment by category or area, SLA timers,
+//! follow-up mail after closing) is a new rule and, where needed, a new
+//! [`Action`] variant; the event flow stays as it is.
+//!
+//! The default rules follow RangerMSP's "Alerts to Customers", done better:
 //! - a customer opens a ticket by mail: one acknowledgement to the requester
 //!   (and Cc'd recipients when `alerts.acknowledge_cc`), no "new ticket" alert;
 //! - staff or the API open a ticket: a "new ticket" alert to every external
@@ -20,7 +26,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, StaffEvent};
-use crate::model::{AuthorRole, Comment, Origin, Ticket, Visibility, normalize_address};
+use crate::model::{
+    AuthorRole, Comment, EventKind, Origin, Ticket, TicketEvent, Visibility, normalize_address,
+};
 
 /// The kinds of outgoing mail; each maps to a template event name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -66,26 +74,25 @@ impl AlertKind {
     }
 }
 
-/// Something that happened to a ticket.
+/// What a rule sees: the event, the ticket after it, and the comment the
+/// event is about (if any).
 #[derive(Debug, Clone, Copy)]
-pub enum Event<'a> {
-    /// A ticket was opened; `opening` is its first comment.
-    TicketCreated {
-        /// The opening comment.
-        opening: &'a Comment,
-    },
-    /// A comment was added to an existing ticket.
-    CommentAdded {
-        /// The comment.
-        comment: &'a Comment,
-    },
-    /// The ticket was closed by `actor`.
-    TicketClosed {
-        /// Who closed it.
-        actor: &'a str,
-    },
-    /// The ticket was reopened.
-    TicketReopened,
+pub struct EventContext<'a> {
+    /// The ticket, as changed by the event.
+    pub ticket: &'a Ticket,
+    /// The event.
+    pub event: &'a TicketEvent,
+    /// The comment of a `Created` or `Commented` event.
+    pub comment: Option<&'a Comment>,
+    /// Configuration.
+    pub config: &'a Config,
+}
+
+/// What a rule asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Queue an alert.
+    Notify(AlertIntent),
 }
 
 /// One alert to queue.
@@ -93,109 +100,123 @@ pub enum Event<'a> {
 pub struct AlertIntent {
     /// What to send.
     pub kind: AlertKind,
-    /// To whom (normalized, de-duplicated).
+    /// To whom (normalized, de-duplicated, never empty).
     pub recipients: Vec<String>,
     /// Whether the recipients are staff.
     pub to_staff: bool,
+    /// The rule that asked for it.
+    pub rule: &'static str,
 }
 
-/// The alerts an event on `ticket` causes.
-pub fn alerts_for(event: Event<'_>, ticket: &Ticket, config: &Config) -> Vec<AlertIntent> {
-    let mut intents = Vec::new();
-    match event {
-        Event::TicketCreated { opening } => created(ticket, opening, config, &mut intents),
-        Event::CommentAdded { comment } => commented(ticket, comment, config, &mut intents),
-        Event::TicketClosed { actor } => {
-            if ticket.origin != Origin::AutomatedEmail {
-                push_external(
-                    &mut intents,
-                    AlertKind::TicketClosed,
-                    external_recipients(ticket, config, &[actor]),
-                );
-            }
-        }
-        Event::TicketReopened => {}
-    }
-    intents
-}
+type Rule = fn(&EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)>;
 
-fn created(ticket: &Ticket, opening: &Comment, config: &Config, out: &mut Vec<AlertIntent>) {
-    let actor = opening.author.as_str();
-    match ticket.origin {
-        Origin::CustomerEmail => {
-            let recipients = if config.alerts.acknowledge_cc {
-                let mut all = vec![normalize_address(&ticket.requester)];
-                all.extend(external_recipients(ticket, config, &[]));
-                dedup(all)
-            } else {
-                vec![normalize_address(&ticket.requester)]
+/// The rules, in the order they run.
+const RULES: [(&str, Rule); 5] = [
+    ("acknowledge-customer", acknowledge_customer),
+    ("announce-new-ticket", announce_new_ticket),
+    ("announce-closure", announce_closure),
+    ("relay-public-reply", relay_public_reply),
+    ("notify-staff", notify_staff),
+];
+
+/// Runs every rule on an event.
+pub fn evaluate(ctx: &EventContext<'_>) -> Vec<Action> {
+    RULES
+        .iter()
+        .filter_map(|(name, rule)| {
+            let (kind, recipients, to_staff) = rule(ctx)?;
+            let intent = AlertIntent {
+                kind,
+                recipients,
+                to_staff,
+                rule: name,
             };
-            let recipients = recipients
-                .into_iter()
-                .filter(|r| is_external(r, config))
-                .collect();
-            push_external(out, AlertKind::Acknowledgement, recipients);
-            push_staff(out, config, StaffEvent::NewTicket, actor);
-        }
-        Origin::Staff | Origin::Api => {
-            push_external(
-                out,
-                AlertKind::NewTicket,
-                external_recipients(ticket, config, &[actor]),
-            );
-        }
-        Origin::AutomatedEmail => push_staff(out, config, StaffEvent::AutomatedTicket, actor),
-    }
+            (!intent.recipients.is_empty()).then_some(Action::Notify(intent))
+        })
+        .collect()
 }
 
-fn commented(ticket: &Ticket, comment: &Comment, config: &Config, out: &mut Vec<AlertIntent>) {
-    match (comment.role, comment.visibility) {
-        (AuthorRole::Staff, Visibility::Public) => {
-            let recipients = external_recipients(ticket, config, &[&comment.author]);
-            push_external(out, AlertKind::PublicReply, recipients);
-        }
-        (AuthorRole::Customer, _) => {
-            push_staff(out, config, StaffEvent::CustomerReply, &comment.author)
-        }
-        _ => {}
+/// A customer opened a ticket by mail: acknowledge the requester (and the
+/// Cc'd recipients with `alerts.acknowledge_cc`).
+fn acknowledge_customer(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)> {
+    if ctx.event.kind != EventKind::Created || ctx.ticket.origin != Origin::CustomerEmail {
+        return None;
     }
+    let mut recipients = vec![normalize_address(&ctx.ticket.requester)];
+    if ctx.config.alerts.acknowledge_cc {
+        recipients.extend(external_recipients(ctx.ticket, ctx.config, &[]));
+    }
+    let recipients = dedup(recipients)
+        .into_iter()
+        .filter(|r| is_external(r, ctx.config))
+        .collect();
+    Some((AlertKind::Acknowledgement, recipients, false))
 }
 
-fn push_external(out: &mut Vec<AlertIntent>, kind: AlertKind, recipients: Vec<String>) {
-    if !recipients.is_empty() {
-        out.push(AlertIntent {
-            kind,
-            recipients,
-            to_staff: false,
-        });
-    }
+/// Staff or the API opened a ticket: tell every external recipient.
+fn announce_new_ticket(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)> {
+    let by_staff = matches!(ctx.ticket.origin, Origin::Staff | Origin::Api);
+    (ctx.event.kind == EventKind::Created && by_staff).then(|| {
+        let recipients = external_recipients(ctx.ticket, ctx.config, &[&ctx.event.actor]);
+        (AlertKind::NewTicket, recipients, false)
+    })
 }
 
-fn push_staff(out: &mut Vec<AlertIntent>, config: &Config, event: StaffEvent, actor: &str) {
-    if !config.alerts.notify_staff.contains(&event) {
-        return;
+/// A ticket was closed: tell every external recipient, unless automated
+/// mail opened it.
+fn announce_closure(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)> {
+    let automated = ctx.ticket.origin == Origin::AutomatedEmail;
+    (ctx.event.kind == EventKind::Closed && !automated).then(|| {
+        let recipients = external_recipients(ctx.ticket, ctx.config, &[&ctx.event.actor]);
+        (AlertKind::TicketClosed, recipients, false)
+    })
+}
+
+/// Staff wrote a public comment: relay it to the external recipients.
+fn relay_public_reply(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)> {
+    let comment = commented(ctx)?;
+    (comment.role == AuthorRole::Staff && comment.visibility == Visibility::Public).then(|| {
+        let recipients = external_recipients(ctx.ticket, ctx.config, &[&comment.author]);
+        (AlertKind::PublicReply, recipients, false)
+    })
+}
+
+/// Tell staff about the events named in `alerts.notify_staff`.
+fn notify_staff(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)> {
+    let event = match (&ctx.event.kind, ctx.ticket.origin) {
+        (EventKind::Created, Origin::CustomerEmail) => StaffEvent::NewTicket,
+        (EventKind::Created, Origin::AutomatedEmail) => StaffEvent::AutomatedTicket,
+        (EventKind::Commented { .. }, _) if commented(ctx)?.role == AuthorRole::Customer => {
+            StaffEvent::CustomerReply
+        }
+        _ => return None,
+    };
+    if !ctx.config.alerts.notify_staff.contains(&event) {
+        return None;
     }
-    let actor = normalize_address(actor);
-    let recipients: Vec<String> = config
+    let actor = normalize_address(&ctx.event.actor);
+    let recipients = ctx
+        .config
         .alerts
         .staff_recipients
         .iter()
         .filter(|r| **r != actor)
         .cloned()
         .collect();
-    if !recipients.is_empty() {
-        out.push(AlertIntent {
-            kind: AlertKind::StaffNotification,
-            recipients,
-            to_staff: true,
-        });
-    }
+    Some((AlertKind::StaffNotification, recipients, true))
+}
+
+/// The comment of a `Commented` event.
+fn commented<'a>(ctx: &EventContext<'a>) -> Option<&'a Comment> {
+    matches!(ctx.event.kind, EventKind::Commented { .. })
+        .then_some(ctx.comment)
+        .flatten()
 }
 
 /// Whether an address is a deliverable address outside the organisation
 /// (not support, not staff).
 pub fn is_external(address: &str, config: &Config) -> bool {
-    address.contains('@')
+    crate::model::is_deliverable_address(address)
         && !config.is_support_address(address)
         && !config.staff.is_staff_address(address)
 }

@@ -21,6 +21,9 @@ use crate::ops::{self, Request, Response};
 
 /// Exit code asking an MTA to retry later (EX_TEMPFAIL).
 pub const EXIT_TEMPFAIL: u8 = 75;
+/// Exit code for an input file that cannot be read (EX_NOINPUT); retrying
+/// would not help.
+pub const EXIT_NOINPUT: u8 = 66;
 
 /// ticketd: e-mail in, tickets and alerts out.
 #[derive(Debug, Parser)]
@@ -348,7 +351,10 @@ fn tickets_request(c: TicketsCommand) -> anyhow::Result<Request> {
             id: TicketId(id),
             actor: "cli".into(),
         },
-        TicketsCommand::Reopen { id } => Request::TicketReopen { id: TicketId(id) },
+        TicketsCommand::Reopen { id } => Request::TicketReopen {
+            id: TicketId(id),
+            actor: "cli".into(),
+        },
     })
 }
 
@@ -408,9 +414,13 @@ fn messages_request(c: MessagesCommand) -> Request {
 
 fn ingest(config: &Config, file: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
     let raw = match file {
-        Some(path) if path.as_os_str() != "-" => {
-            std::fs::read(&path).with_context(|| format!("Reading {}", path.display()))?
-        }
+        Some(path) if path.as_os_str() != "-" => match std::fs::read(&path) {
+            Ok(raw) => raw,
+            Err(e) => {
+                eprintln!("ticketd: cannot read {}: {e}", path.display());
+                return Ok(ExitCode::from(EXIT_NOINPUT));
+            }
+        },
         _ => {
             let mut buf = Vec::new();
             std::io::stdin()
@@ -447,9 +457,13 @@ fn deliver(config: Config, json: bool) -> anyhow::Result<ExitCode> {
     let desk = Desk::open(config.clone()).context(
         "`outbox deliver` needs the store; with a daemon running, it delivers by itself",
     )?;
-    let transport = crate::notify::transport::Transport::from_config(&config.outbound.transport)?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let report = runtime.block_on(crate::notify::sender::deliver_due(&desk, &transport))?;
+    // lettre's SMTP pool spawns tasks when built and dropped: keep it inside the runtime.
+    let report = runtime.block_on(async {
+        let transport =
+            crate::notify::transport::Transport::from_config(&config.outbound.transport)?;
+        crate::notify::sender::deliver_due(&desk, &transport).await
+    })?;
     let message = format!(
         "{} sent, {} to retry, {} given up",
         report.sent, report.retried, report.gave_up

@@ -87,7 +87,7 @@ pub fn print(response: &Response, json: bool, config: &Config) {
                     m.from.as_deref().unwrap_or("?"),
                     m.subject.as_deref().unwrap_or("")
                 );
-                println!("    {:?}  rule: {}", m.disposition, m.rule);
+                println!("    {}  rule: {}", m.disposition, m.rule);
             }
         }
         Response::Raw { .. } => println!("(raw message; use `messages original`)"),
@@ -97,7 +97,7 @@ pub fn print(response: &Response, json: bool, config: &Config) {
             } else {
                 ""
             };
-            println!("{:?}{dup}\nrule: {}", outcome.disposition, outcome.rule);
+            println!("{}{dup}\nrule: {}", outcome.disposition, outcome.rule);
         }
         Response::Rendered {
             subject,
@@ -165,18 +165,30 @@ fn ticket(d: &TicketDetail, config: &Config) {
     if !d.messages.is_empty() {
         println!("\nMessages:");
         for m in &d.messages {
-            println!("  {}  {:?}  rule: {}", m.raw_key, m.disposition, m.rule);
+            println!("  {}  {}\n      rule: {}", m.raw_key, m.disposition, m.rule);
+        }
+    }
+    if !d.events.is_empty() {
+        println!("\nHistory:");
+        for e in &d.events {
+            println!(
+                "  {}  {} by {}",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                e.kind,
+                e.actor
+            );
         }
     }
     if !d.outbox.is_empty() {
         println!("\nAlerts:");
         for i in &d.outbox {
             println!(
-                "  {:>5} {:<18} {:<10} {}",
+                "  {:>5} {:<18} {:<10} {:<28} rule: {}",
                 i.id,
                 i.kind.event_name(),
                 i.status.as_str(),
-                i.recipient
+                i.recipient,
+                i.rule
             );
         }
     }

@@ -176,6 +176,7 @@ pub fn sample_item() -> OutboxItem {
         comment_count: 1,
         rule: None,
         root_message_id: None,
+        event_count: 1,
     };
     let comment = Comment {
         seq: 0,
@@ -198,6 +199,7 @@ pub fn sample_item() -> OutboxItem {
         ticket: ticket.id,
         kind: crate::rules::AlertKind::Acknowledgement,
         template: String::new(),
+        rule: "sample".into(),
         recipient: ticket.requester.clone(),
         to_staff: false,
         message_id: String::new(),

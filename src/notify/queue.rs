@@ -52,6 +52,7 @@ pub fn queue_alerts(
                 ticket: ticket.id,
                 kind: intent.kind,
                 template: template.clone(),
+                rule: intent.rule.to_string(),
                 recipient: recipient.clone(),
                 to_staff: intent.to_staff,
                 message_id: desk

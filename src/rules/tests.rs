@@ -1,4 +1,5 @@
-//! The alert matrix: for each event and ticket origin, who gets what.
+//! The alert matrix: for each event and ticket origin, who gets what and
+//! which rule decided it.
 
 use std::collections::BTreeSet;
 
@@ -26,6 +27,7 @@ fn ticket(origin: Origin) -> Ticket {
         comment_count: 1,
         rule: None,
         root_message_id: None,
+        event_count: 1,
     }
 }
 
@@ -43,15 +45,36 @@ fn comment(author: &str, role: AuthorRole, visibility: Visibility) -> Comment {
     }
 }
 
-fn summary(intents: &[AlertIntent]) -> Vec<(AlertKind, Vec<&str>)> {
-    intents
-        .iter()
-        .map(|i| (i.kind, i.recipients.iter().map(String::as_str).collect()))
-        .collect()
+fn event(kind: EventKind, actor: &str) -> TicketEvent {
+    TicketEvent {
+        seq: 0,
+        at: Utc::now(),
+        actor: actor.into(),
+        kind,
+    }
 }
 
-/// Expected alerts: kind and recipients, in order.
-type Expected<'a> = Vec<(AlertKind, Vec<&'a str>)>;
+/// Expected alerts: rule, kind and recipients, in order.
+type Expected<'a> = Vec<(&'a str, AlertKind, Vec<&'a str>)>;
+
+fn run(
+    config: &Config,
+    origin: Origin,
+    e: &TicketEvent,
+    c: Option<&Comment>,
+) -> Vec<(&'static str, AlertKind, Vec<String>)> {
+    let t = ticket(origin);
+    let ctx = EventContext {
+        ticket: &t,
+        event: e,
+        comment: c,
+        config,
+    };
+    evaluate(&ctx)
+        .into_iter()
+        .map(|Action::Notify(i)| (i.rule, i.kind, i.recipients))
+        .collect()
+}
 
 const BOTH: [&str; 2] = ["carol@customer.test", "dave@customer.test"];
 
@@ -66,7 +89,6 @@ fn alert_matrix() {
         AuthorRole::Customer,
         Visibility::Public,
     );
-    let staff_opening = comment("staff@example.test", AuthorRole::Staff, Visibility::Public);
     let staff_public = comment("staff@example.test", AuthorRole::Staff, Visibility::Public);
     let staff_internal = comment(
         "staff@example.test",
@@ -78,93 +100,125 @@ fn alert_matrix() {
         AuthorRole::Customer,
         Visibility::Public,
     );
-    let cases: Vec<(&str, Event<'_>, Origin, Expected<'_>)> = vec![
+    let created = |actor: &str| event(EventKind::Created, actor);
+    let commented = |actor: &str| event(EventKind::Commented { comment: 0 }, actor);
+    let cases: Vec<(&str, TicketEvent, Option<&Comment>, Origin, Expected<'_>)> = vec![
         (
             "customer opens",
-            Event::TicketCreated {
-                opening: &customer_opening,
-            },
+            created("carol@customer.test"),
+            Some(&customer_opening),
             Origin::CustomerEmail,
-            vec![(AlertKind::Acknowledgement, vec!["carol@customer.test"])],
+            vec![(
+                "acknowledge-customer",
+                AlertKind::Acknowledgement,
+                vec!["carol@customer.test"],
+            )],
         ),
         (
             "staff opens",
-            Event::TicketCreated {
-                opening: &staff_opening,
-            },
+            created("cli"),
+            Some(&staff_public),
             Origin::Staff,
-            vec![(AlertKind::NewTicket, BOTH.to_vec())],
+            vec![("announce-new-ticket", AlertKind::NewTicket, BOTH.to_vec())],
         ),
         (
             "api opens",
-            Event::TicketCreated {
-                opening: &staff_opening,
-            },
+            created("api"),
+            Some(&staff_public),
             Origin::Api,
-            vec![(AlertKind::NewTicket, BOTH.to_vec())],
+            vec![("announce-new-ticket", AlertKind::NewTicket, BOTH.to_vec())],
+        ),
+        (
+            "staff opens on behalf of a recipient",
+            created("dave@customer.test"),
+            Some(&staff_public),
+            Origin::Staff,
+            vec![(
+                "announce-new-ticket",
+                AlertKind::NewTicket,
+                vec!["carol@customer.test"],
+            )],
         ),
         (
             "automated opens",
-            Event::TicketCreated {
-                opening: &customer_opening,
-            },
+            created("nagios@x.test"),
+            Some(&customer_opening),
             Origin::AutomatedEmail,
             vec![],
         ),
         (
             "closed",
-            Event::TicketClosed { actor: "cli" },
+            event(EventKind::Closed, "cli"),
+            None,
             Origin::CustomerEmail,
-            vec![(AlertKind::TicketClosed, BOTH.to_vec())],
+            vec![("announce-closure", AlertKind::TicketClosed, BOTH.to_vec())],
         ),
         (
             "closed by a participant",
-            Event::TicketClosed {
-                actor: "dave@customer.test",
-            },
+            event(EventKind::Closed, "dave@customer.test"),
+            None,
             Origin::Staff,
-            vec![(AlertKind::TicketClosed, vec!["carol@customer.test"])],
+            vec![(
+                "announce-closure",
+                AlertKind::TicketClosed,
+                vec!["carol@customer.test"],
+            )],
         ),
         (
             "automated closed",
-            Event::TicketClosed { actor: "cli" },
+            event(EventKind::Closed, "cli"),
+            None,
             Origin::AutomatedEmail,
             vec![],
         ),
         (
             "staff public reply",
-            Event::CommentAdded {
-                comment: &staff_public,
-            },
+            commented("staff@example.test"),
+            Some(&staff_public),
             Origin::CustomerEmail,
-            vec![(AlertKind::PublicReply, BOTH.to_vec())],
+            vec![("relay-public-reply", AlertKind::PublicReply, BOTH.to_vec())],
         ),
         (
             "staff internal note",
-            Event::CommentAdded {
-                comment: &staff_internal,
-            },
+            commented("staff@example.test"),
+            Some(&staff_internal),
             Origin::CustomerEmail,
             vec![],
         ),
         (
             "customer reply",
-            Event::CommentAdded {
-                comment: &customer_reply,
-            },
+            commented("dave@customer.test"),
+            Some(&customer_reply),
             Origin::CustomerEmail,
             vec![],
         ),
         (
             "reopened",
-            Event::TicketReopened,
+            event(EventKind::Reopened, "carol@customer.test"),
+            None,
+            Origin::CustomerEmail,
+            vec![],
+        ),
+        (
+            "recipient added",
+            event(
+                EventKind::RecipientAdded {
+                    address: "x@y.test".into(),
+                },
+                "cli",
+            ),
+            None,
             Origin::CustomerEmail,
             vec![],
         ),
     ];
-    for (name, event, origin, expected) in cases {
-        let got = alerts_for(event, &ticket(origin), &config);
-        assert_eq!(summary(&got), expected, "case: {name}");
+    for (name, e, c, origin, expected) in cases {
+        let got = run(&config, origin, &e, c);
+        let expected: Vec<(&str, AlertKind, Vec<String>)> = expected
+            .into_iter()
+            .map(|(r, k, to)| (r, k, to.into_iter().map(String::from).collect()))
+            .collect();
+        assert_eq!(got, expected, "case: {name}");
     }
 }
 
@@ -176,41 +230,51 @@ fn staff_notifications_follow_config_and_skip_the_actor() {
         AuthorRole::Customer,
         Visibility::Public,
     );
-    let got = alerts_for(
-        Event::TicketCreated { opening: &opening },
-        &ticket(Origin::CustomerEmail),
-        &config,
-    );
+    let created = event(EventKind::Created, "carol@customer.test");
+    let got = run(&config, Origin::CustomerEmail, &created, Some(&opening));
+    let kinds: Vec<(&str, AlertKind)> = got.iter().map(|(r, k, _)| (*r, *k)).collect();
     assert_eq!(
-        summary(&got),
+        kinds,
         [
-            (AlertKind::Acknowledgement, vec!["carol@customer.test"]),
-            (AlertKind::StaffNotification, vec!["staff@example.test"])
+            ("acknowledge-customer", AlertKind::Acknowledgement),
+            ("notify-staff", AlertKind::StaffNotification)
         ]
     );
-    assert!(got[1].to_staff && !got[0].to_staff);
+    assert_eq!(got[1].2, ["staff@example.test"]);
     let reply = comment(
         "dave@customer.test",
         AuthorRole::Customer,
         Visibility::Public,
     );
-    let got = alerts_for(
-        Event::CommentAdded { comment: &reply },
-        &ticket(Origin::CustomerEmail),
+    let got = run(
         &config,
+        Origin::CustomerEmail,
+        &event(EventKind::Commented { comment: 1 }, "dave@customer.test"),
+        Some(&reply),
     );
     assert_eq!(
-        summary(&got),
-        [(AlertKind::StaffNotification, vec!["staff@example.test"])]
+        got,
+        [(
+            "notify-staff",
+            AlertKind::StaffNotification,
+            vec!["staff@example.test".to_string()]
+        )]
     );
-    let auto = alerts_for(
-        Event::TicketCreated { opening: &opening },
-        &ticket(Origin::AutomatedEmail),
-        &config,
-    );
+    let auto = run(&config, Origin::AutomatedEmail, &created, Some(&opening));
     assert!(
         auto.is_empty(),
         "automated_ticket is not in the example's notify_staff"
+    );
+    let by_staff = comment("staff@example.test", AuthorRole::Staff, Visibility::Public);
+    let own = run(
+        &config,
+        Origin::Staff,
+        &event(EventKind::Created, "staff@example.test"),
+        Some(&by_staff),
+    );
+    assert!(
+        own.iter()
+            .all(|(_, k, _)| *k != AlertKind::StaffNotification)
     );
 }
 
@@ -220,8 +284,18 @@ fn staff_and_support_addresses_never_get_customer_alerts() {
     let mut t = ticket(Origin::Staff);
     t.recipients.insert("staff@example.test".into());
     t.recipients.insert("support+t1.abc@example.test".into());
-    let got = alerts_for(Event::TicketClosed { actor: "cli" }, &t, &config);
-    assert_eq!(summary(&got), [(AlertKind::TicketClosed, BOTH.to_vec())]);
+    t.recipients.insert("not-an-address".into());
+    let e = event(EventKind::Closed, "cli");
+    let got = evaluate(&EventContext {
+        ticket: &t,
+        event: &e,
+        comment: None,
+        config: &config,
+    });
+    let Some(Action::Notify(intent)) = got.first() else {
+        panic!("{got:?}")
+    };
+    assert_eq!(intent.recipients, BOTH);
 }
 
 #[test]

@@ -18,6 +18,9 @@
 //! - `outbox`: item id (u64 BE) -> [`OutboxItem`]
 //! - `outbox_due`: next attempt (i64 ms BE) ++ item id -> empty (pending index)
 //! - `rate`: recipient -> list of send times (loop guard)
+//! - `events`: ticket id (u64 BE) ++ seq (u32 BE) -> [`TicketEvent`]
+//! - `ticket_outbox`: ticket id (u64 BE) ++ item id (u64 BE) -> empty
+//! - `ticket_messages`: ticket id (u64 BE) ++ fingerprint -> empty
 
 mod read;
 mod tx;
@@ -32,7 +35,7 @@ pub use tx::WriteTx;
 /// Schema version written by this build; bump with a migration.
 const SCHEMA_VERSION: u64 = 1;
 
-const TREE_NAMES: [&str; 9] = [
+const TREE_NAMES: [&str; 12] = [
     "meta",
     "tickets",
     "comments",
@@ -42,6 +45,9 @@ const TREE_NAMES: [&str; 9] = [
     "outbox",
     "outbox_due",
     "rate",
+    "events",
+    "ticket_outbox",
+    "ticket_messages",
 ];
 
 #[derive(Clone, Copy)]
@@ -55,6 +61,9 @@ enum T {
     Outbox = 6,
     OutboxDue = 7,
     Rate = 8,
+    Events = 9,
+    TicketOutbox = 10,
+    TicketMessages = 11,
 }
 
 /// Cheap-to-clone handle to the database.
@@ -186,7 +195,7 @@ fn decode_u64(bytes: &[u8]) -> u64 {
     bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
-fn comment_key(ticket: u64, seq: u32) -> [u8; 12] {
+fn seq_key(ticket: u64, seq: u32) -> [u8; 12] {
     let mut key = [0u8; 12];
     key[..8].copy_from_slice(&ticket.to_be_bytes());
     key[8..].copy_from_slice(&seq.to_be_bytes());

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use super::{Store, T, decode_u64, due_key};
-use crate::model::{Comment, MessageRecord, Ticket, TicketId};
+use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::OutboxItem;
 
 fn decode<V: DeserializeOwned>(bytes: &[u8]) -> anyhow::Result<V> {
@@ -44,6 +44,14 @@ impl Store {
             .collect()
     }
 
+    /// A ticket's history in order.
+    pub fn events(&self, id: TicketId) -> anyhow::Result<Vec<TicketEvent>> {
+        self.tree(T::Events)
+            .scan_prefix(id.0.to_be_bytes())
+            .map(|r| decode(&r?.1))
+            .collect()
+    }
+
     /// The record of an ingested message, by fingerprint.
     pub fn message(&self, fingerprint: &str) -> anyhow::Result<Option<MessageRecord>> {
         self.tree(T::Messages)
@@ -55,6 +63,28 @@ impl Store {
     /// Every message record (for quarantine and ignored listings).
     pub fn messages(&self) -> impl Iterator<Item = anyhow::Result<MessageRecord>> + '_ {
         self.tree(T::Messages).iter().map(|r| decode(&r?.1))
+    }
+
+    /// Messages that arrived for a ticket, oldest first.
+    pub fn messages_for_ticket(&self, id: TicketId) -> anyhow::Result<Vec<MessageRecord>> {
+        let mut records = Vec::new();
+        for entry in self.tree(T::TicketMessages).scan_prefix(id.0.to_be_bytes()) {
+            let (key, _) = entry?;
+            let fingerprint = String::from_utf8_lossy(&key[8..]).into_owned();
+            records.extend(self.message(&fingerprint)?);
+        }
+        records.sort_by_key(|r| r.received_at);
+        Ok(records)
+    }
+
+    /// Outbox items of a ticket, oldest first.
+    pub fn outbox_for_ticket(&self, id: TicketId) -> anyhow::Result<Vec<OutboxItem>> {
+        let mut items = Vec::new();
+        for entry in self.tree(T::TicketOutbox).scan_prefix(id.0.to_be_bytes()) {
+            let (key, _) = entry?;
+            items.extend(self.outbox_item(decode_u64(&key[8..16]))?);
+        }
+        Ok(items)
     }
 
     /// Raw bytes of a stored message.

@@ -14,6 +14,7 @@ fn item(id: u64, due_in_secs: i64) -> OutboxItem {
         ticket: TicketId(1),
         kind: AlertKind::Acknowledgement,
         template: "acknowledgement".into(),
+        rule: "test".into(),
         recipient: "a@b.test".into(),
         to_staff: false,
         message_id: format!("m{id}@x"),

@@ -7,8 +7,8 @@ use anyhow::Context;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{Store, T, comment_key, decode_u64, due_key};
-use crate::model::{Comment, MessageRecord, Ticket, TicketId};
+use super::{Store, T, decode_u64, due_key, seq_key};
+use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
 /// A pending atomic write. Dropping it without [`WriteTx::commit`] writes
@@ -92,11 +92,21 @@ impl<'s> WriteTx<'s> {
 
     /// Inserts a comment.
     pub fn put_comment(&mut self, ticket: TicketId, comment: &Comment) -> anyhow::Result<()> {
-        self.put_json(T::Comments, comment_key(ticket.0, comment.seq), comment)
+        self.put_json(T::Comments, seq_key(ticket.0, comment.seq), comment)
     }
 
-    /// Records an ingested message.
+    /// Appends a history entry.
+    pub fn put_event(&mut self, ticket: TicketId, event: &TicketEvent) -> anyhow::Result<()> {
+        self.put_json(T::Events, seq_key(ticket.0, event.seq), event)
+    }
+
+    /// Records an ingested message (indexed under its ticket, if any).
     pub fn put_message(&mut self, record: &MessageRecord) -> anyhow::Result<()> {
+        if let Some(ticket) = record.disposition.ticket() {
+            let mut key = ticket.0.to_be_bytes().to_vec();
+            key.extend_from_slice(record.fingerprint.as_bytes());
+            self.put(T::TicketMessages, key, Vec::new());
+        }
         self.put_json(T::Messages, record.fingerprint.as_bytes(), record)
     }
 
@@ -122,6 +132,11 @@ impl<'s> WriteTx<'s> {
     ) -> anyhow::Result<()> {
         if let Some(prev) = previous.filter(|p| p.status == OutboxStatus::Pending) {
             self.remove(T::OutboxDue, due_key(prev.next_attempt_at, prev.id));
+        }
+        if previous.is_none() {
+            let mut key = item.ticket.0.to_be_bytes().to_vec();
+            key.extend_from_slice(&item.id.to_be_bytes());
+            self.put(T::TicketOutbox, key, Vec::new());
         }
         if item.status == OutboxStatus::Pending {
             self.put(

@@ -1,0 +1,139 @@
+//! `ticketd serve` as a child process: mail dropped into the Maildir is
+//! ingested and answered, the CLI goes through the local API while the
+//! daemon holds the store, and SIGTERM stops it cleanly.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::util::{Daemon, Eml, TestEnv, fixture, set};
+
+/// Longest wait for the daemon to act on something.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn fast_maildir() -> TestEnv {
+    TestEnv::with_config(|c| set(c, "inbound.maildir.poll_interval_ms", 50))
+}
+
+/// Delivers `raw` into `<maildir>/new/` the Maildir way (tmp/, then rename).
+fn drop_into_maildir(env: &TestEnv, name: &str, raw: &[u8]) {
+    let root = env.maildir();
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(root.join(sub)).expect("creating the Maildir");
+    }
+    let tmp = root.join("tmp").join(name);
+    std::fs::write(&tmp, raw).expect("writing into tmp/");
+    std::fs::rename(&tmp, root.join("new").join(name)).expect("moving into new/");
+}
+
+/// Waits until the outbound folder holds `count` mails of `kind`.
+fn wait_for_mail(env: &TestEnv, kind: &str, count: usize) -> Vec<Eml> {
+    crate::util::poll_until(
+        &format!("{count} {kind} mail(s) in {}", env.outbound_dir().display()),
+        DEADLINE,
+        || {
+            let found: Vec<Eml> = env
+                .outbound()
+                .into_iter()
+                .filter(|m| m.kind == kind)
+                .collect();
+            assert!(found.len() <= count, "too many {kind} mails: {found:#?}");
+            (found.len() == count).then_some(found)
+        },
+    )
+}
+
+fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("reading a Maildir folder")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn daemon_ingests_the_maildir_serves_the_cli_and_stops_on_sigterm() {
+    let env = fast_maildir();
+    let mut daemon = Daemon::start(&env);
+
+    drop_into_maildir(&env, "1700000000.M1P1.test", &fixture("new_customer.eml"));
+    let acks = wait_for_mail(&env, "acknowledgement", 1);
+    assert_eq!(acks[0].to, ["carol@customer.test"]);
+    assert_eq!(acks[0].in_reply_to, ["req-1@customer.test"]);
+    assert!(acks[0].subject.contains("[#1]"), "{:#?}", acks[0]);
+
+    // The Maildir file moved to cur/ with the Seen flag.
+    let moved = crate::util::poll_until("the Maildir file in cur/", DEADLINE, || {
+        let cur = file_names(&env.maildir().join("cur"));
+        (cur.len() == 1).then_some(cur)
+    });
+    assert_eq!(moved, ["1700000000.M1P1.test:2,S"]);
+    assert_eq!(file_names(&env.maildir().join("new")), Vec::<String>::new());
+
+    // The CLI works while the daemon holds the store: through the API.
+    let tickets = env.tickets();
+    assert_eq!(tickets.len(), 1, "{tickets:#?}");
+    assert_eq!(tickets[0]["status"], "open");
+    assert_eq!(tickets[0]["origin"], "customer_email");
+    let closed = env.ok(&["tickets", "close", "1"]);
+    assert!(closed.stdout.contains("#1 closed"), "{closed}");
+
+    let closed_mails = wait_for_mail(&env, "ticket_closed", 2);
+    let mut to: Vec<&str> = closed_mails.iter().map(|m| m.recipient()).collect();
+    to.sort();
+    assert_eq!(to, ["carol@customer.test", "colin@customer.test"]);
+    daemon.assert_running();
+
+    let status = daemon.terminate();
+    assert!(status.success(), "ticketd serve exited with {status}");
+
+    // The lock is released and the state was flushed: the CLI opens the
+    // store itself now.
+    let detail = env.ticket(1);
+    assert_eq!(detail["ticket"]["status"], "closed");
+    let outbox = env.outbox();
+    assert_eq!(outbox.len(), 4, "{outbox:#?}");
+    assert!(
+        outbox.iter().all(|i| i["status"]["state"] == "sent"),
+        "{outbox:#?}"
+    );
+}
+
+#[test]
+fn piped_ingest_goes_through_the_running_daemon() {
+    let env = fast_maildir();
+    let mut daemon = Daemon::start(&env);
+
+    let run = env
+        .run_stdin(&["--json", "ingest"], &fixture("new_customer.eml"))
+        .assert_success();
+    let reply = run.json();
+    assert_eq!(
+        reply["outcome"]["disposition"],
+        json!({ "outcome": "new_ticket", "ticket": 1 }),
+        "{run}"
+    );
+    // The same message again, as an MTA retrying would: nothing new.
+    let again = env
+        .run_stdin(&["--json", "ingest", "-"], &fixture("new_customer.eml"))
+        .assert_success()
+        .json();
+    assert_eq!(again["outcome"]["duplicate"], true, "{again}");
+
+    // The daemon's sender was woken and delivered the acknowledgement.
+    let acks = wait_for_mail(&env, "acknowledgement", 1);
+    assert_eq!(acks[0].to, ["carol@customer.test"]);
+
+    // The store is the daemon's: a command that needs it directly fails,
+    // so the ingest above really went through the API.
+    let deliver = env.run(&["outbox", "deliver"]).assert_failure();
+    assert!(
+        deliver.stderr.contains("in use by another process"),
+        "{deliver}"
+    );
+    daemon.assert_running();
+    let status = daemon.terminate();
+    assert!(status.success(), "ticketd serve exited with {status}");
+}

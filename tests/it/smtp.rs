@@ -1,0 +1,393 @@
+//! Delivery through a real Postfix on loopback into Dovecot, read back over
+//! IMAP. Needs the mail stack of `scripts/test` (`scripts/mailstack/`),
+//! found through `TICKETD_MAILSTACK_ENV`; without it these tests skip,
+//! unless `TICKETD_REQUIRE_MAILSTACK=1` makes that a failure.
+//!
+//! Each scenario runs twice: delivered by `ticketd outbox deliver`, and by
+//! a running `ticketd serve`. The tests take turns (one lock) because each
+//! empties the mailboxes it uses first; every instance also gets a unique
+//! `instance.name`, which ticketd puts in the `X-Ticketd-Loop` header, so
+//! only this test's mail is ever counted.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::TryStreamExt;
+use serde_json::Value;
+
+use crate::util::{Daemon, Eml, TestEnv, free_port, poll_until, set};
+
+/// Longest wait for mail to arrive in a mailbox.
+const DEADLINE: Duration = Duration::from_secs(15);
+
+/// Held by each test for its whole run: they share mailboxes.
+static MAILBOXES: Mutex<()> = Mutex::new(());
+
+fn take_turn() -> MutexGuard<'static, ()> {
+    // A test that failed while holding the lock leaves nothing behind that
+    // the next one needs: it empties its mailboxes first.
+    MAILBOXES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The running mail stack, from its `mailstack.env`.
+struct MailStack {
+    smtp_port: u16,
+    imap_port: u16,
+    password: String,
+    dovecot_conf: String,
+}
+
+impl MailStack {
+    /// The stack, or `None` (after a note) when none was started.
+    fn find() -> Option<MailStack> {
+        let Some(path) = std::env::var_os("TICKETD_MAILSTACK_ENV") else {
+            assert!(
+                std::env::var("TICKETD_REQUIRE_MAILSTACK").as_deref() != Ok("1"),
+                "TICKETD_REQUIRE_MAILSTACK=1 but TICKETD_MAILSTACK_ENV is not set: \
+                 start the stack with scripts/mailstack/start.sh DIR and export \
+                 TICKETD_MAILSTACK_ENV=DIR/mailstack.env, or run scripts/test"
+            );
+            eprintln!("skipped: no mail stack (run scripts/test)");
+            return None;
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "TICKETD_MAILSTACK_ENV={}: cannot read: {e} (is the stack running?)",
+                path.to_string_lossy()
+            )
+        });
+        let vars: HashMap<&str, &str> = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
+            .collect();
+        let get = |key: &str| -> &str {
+            vars.get(key)
+                .copied()
+                .unwrap_or_else(|| panic!("{key} missing in {}", path.to_string_lossy()))
+        };
+        let port = |key: &str| -> u16 {
+            get(key)
+                .parse()
+                .unwrap_or_else(|e| panic!("{key}={}: {e}", get(key)))
+        };
+        Some(MailStack {
+            smtp_port: port("MAILSTACK_SMTP_PORT"),
+            imap_port: port("MAILSTACK_IMAP_PORT"),
+            password: get("MAILSTACK_PASSWORD").to_string(),
+            dovecot_conf: get("MAILSTACK_DOVECOT_CONF").to_string(),
+        })
+    }
+
+    /// Empties a user's INBOX.
+    fn empty_inbox(&self, user: &str) {
+        let status = Command::new("doveadm")
+            .args(["-c", &self.dovecot_conf, "expunge", "-u", user])
+            .args(["mailbox", "INBOX", "all"])
+            .status()
+            .expect("running doveadm");
+        assert!(status.success(), "doveadm expunge for {user}: {status}");
+    }
+
+    /// Every message in a user's INBOX (raw), over IMAP.
+    async fn inbox(&self, user: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.imap_port)).await?;
+        let mut client = async_imap::Client::new(tcp);
+        client
+            .read_response()
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no IMAP greeting"))?;
+        let mut session = client
+            .login(user, &self.password)
+            .await
+            .map_err(|(e, _)| e)?;
+        let mailbox = session.select("INBOX").await?;
+        let mut messages = Vec::new();
+        if mailbox.exists > 0 {
+            let fetches: Vec<_> = session
+                .uid_fetch("1:*", "BODY.PEEK[]")
+                .await?
+                .try_collect()
+                .await?;
+            messages.extend(fetches.iter().filter_map(|f| f.body()).map(<[u8]>::to_vec));
+        }
+        session.logout().await?;
+        Ok(messages)
+    }
+
+    /// Polls a user's INBOX until it holds `count` mails of this instance
+    /// (deadline 15 s); panics on more.
+    fn wait_for(&self, instance: &str, user: &str, count: usize) -> Vec<Eml> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let deadline = Instant::now() + DEADLINE;
+        runtime.block_on(async {
+            loop {
+                let ours: Vec<Eml> = self
+                    .inbox(user)
+                    .await
+                    .unwrap_or_else(|e| panic!("reading {user}'s INBOX over IMAP: {e:#}"))
+                    .iter()
+                    .map(|raw| Eml::parse(raw, ""))
+                    .filter(|m| m.header("X-Ticketd-Loop") == Some(instance))
+                    .collect();
+                assert!(
+                    ours.len() <= count,
+                    "{user} has {} mails, expected {count}: {ours:#?}",
+                    ours.len()
+                );
+                if ours.len() == count {
+                    return ours;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{user} has {} of {count} mails after {DEADLINE:?}",
+                    ours.len()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    }
+}
+
+/// A unique instance name: the X-Ticketd-Loop value of this test's mail.
+fn instance_name(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("it-{test}-{}-{nanos}", std::process::id())
+}
+
+/// A config sending through SMTP on `port` (plain, loopback).
+fn smtp_env(instance: &str, port: u16, backoff_secs: i64) -> TestEnv {
+    TestEnv::with_config(|c| {
+        set(c, "instance.name", instance);
+        set(c, "outbound.transport", "smtp");
+        set(c, "outbound.smtp.host", "127.0.0.1");
+        set(c, "outbound.smtp.port", i64::from(port));
+        set(c, "outbound.smtp.security", "plain");
+        set(c, "outbound.smtp.timeout_secs", 5);
+        set(c, "outbound.initial_backoff_secs", backoff_secs);
+        set(c, "outbound.max_backoff_secs", backoff_secs);
+    })
+}
+
+fn with_subject<'a>(mails: &'a [Eml], subject_part: &str) -> Vec<&'a Eml> {
+    mails
+        .iter()
+        .filter(|m| m.subject.contains(subject_part))
+        .collect()
+}
+
+/// Who sends the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// `ticketd outbox deliver`, run by the test.
+    Cli,
+    /// A running `ticketd serve` (the CLI goes through its API).
+    Daemon,
+}
+
+/// Sends what is due: runs `outbox deliver` (expecting `sent` mails), or
+/// waits for the daemon to have sent every outbox item.
+fn deliver(env: &TestEnv, via: Via, sent: usize) {
+    match via {
+        Via::Cli => {
+            let run = env.deliver();
+            assert!(run.stdout.contains(&format!("{sent} sent")), "{run}");
+        }
+        Via::Daemon => {
+            poll_until("the daemon to send every item", DEADLINE, || {
+                let items = env.outbox();
+                items
+                    .iter()
+                    .all(|i| i["status"]["state"] == "sent")
+                    .then_some(())
+            });
+        }
+    }
+}
+
+/// Alerts of a staff-created ticket and of its closing reach the
+/// requester's and the Cc's real mailboxes, each exactly once.
+fn alerts_reach_real_mailboxes(via: Via) {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    let users = ["customer@example.test", "alice@example.test"];
+    users.iter().for_each(|u| stack.empty_inbox(u));
+    let instance = instance_name("alerts");
+    let env = smtp_env(&instance, stack.smtp_port, 0);
+    let daemon = (via == Via::Daemon).then(|| Daemon::start(&env));
+
+    env.ok(&[
+        "tickets",
+        "create",
+        "--subject",
+        "Mailbox quota",
+        "--requester",
+        users[0],
+        "--cc",
+        users[1],
+        "--text",
+        "We raised your quota.",
+    ]);
+    deliver(&env, via, 2);
+    let items: Vec<Value> = env.outbox();
+    assert_eq!(items.len(), 2, "{items:#?}");
+
+    for user in users {
+        let mails = stack.wait_for(&instance, user, 1);
+        let m = &mails[0];
+        assert!(m.subject.contains("[#1] New ticket"), "{m:#?}");
+        assert_eq!(m.to, [user]);
+        assert_eq!(m.header("Auto-Submitted"), Some("auto-generated"));
+        assert_eq!(m.header("X-Auto-Response-Suppress"), Some("All"));
+        assert_eq!(m.header("X-Ticketd-Loop"), Some(instance.as_str()));
+        assert!(
+            m.reply_to.len() == 1 && m.reply_to[0].starts_with("support+t1."),
+            "{m:#?}"
+        );
+        let item = items
+            .iter()
+            .find(|i| i["recipient"] == user)
+            .expect("an outbox item for the user");
+        assert_eq!(
+            m.message_id.as_deref(),
+            item["message_id"].as_str(),
+            "{m:#?}"
+        );
+        assert!(m.text.contains("We raised your quota."), "{m:#?}");
+    }
+
+    env.ok(&["tickets", "close", "1"]);
+    deliver(&env, via, 2);
+    for user in users {
+        let mails = stack.wait_for(&instance, user, 2);
+        assert_eq!(with_subject(&mails, "New ticket").len(), 1, "{mails:#?}");
+        let closed = with_subject(&mails, "[#1] Closed");
+        assert_eq!(closed.len(), 1, "{mails:#?}");
+        assert_eq!(closed[0].header("Auto-Submitted"), Some("auto-generated"));
+    }
+    let items = env.outbox();
+    assert_eq!(items.len(), 4, "{items:#?}");
+    for item in &items {
+        assert_eq!(item["status"]["state"], "sent", "{item}");
+        assert_eq!(item["attempts"], 1, "{item}");
+    }
+    if let Some(daemon) = daemon {
+        let status = daemon.terminate();
+        assert!(status.success(), "ticketd serve exited with {status}");
+    }
+}
+
+#[test]
+fn alerts_reach_real_mailboxes_via_outbox_deliver() {
+    alerts_reach_real_mailboxes(Via::Cli);
+}
+
+#[test]
+fn alerts_reach_real_mailboxes_via_the_daemon() {
+    alerts_reach_real_mailboxes(Via::Daemon);
+}
+
+#[test]
+fn a_refused_connection_is_retried_by_outbox_deliver() {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    let user = "bob@example.test";
+    stack.empty_inbox(user);
+    let instance = instance_name("retry-cli");
+    // No backoff: the retry is due at once.
+    let mut env = smtp_env(&instance, free_port(), 0);
+
+    create_ticket_for(&env, user);
+    let failed = env.run(&["outbox", "deliver"]).assert_failure();
+    assert!(failed.stdout.contains("1 to retry"), "{failed}");
+    let item = only_item(&env);
+    assert_eq!(item["status"]["state"], "pending", "{item}");
+    assert_eq!(item["attempts"], 1, "{item}");
+    assert!(has_error(&item), "{item}");
+
+    env.edit_config(|c| set(c, "outbound.smtp.port", i64::from(stack.smtp_port)));
+    deliver(&env, Via::Cli, 1);
+    let item = only_item(&env);
+    assert_eq!(item["status"]["state"], "sent", "{item}");
+    assert_eq!(item["attempts"], 2, "{item}");
+
+    let mails = stack.wait_for(&instance, user, 1);
+    assert!(mails[0].subject.contains("[#1] New ticket"), "{mails:#?}");
+    assert_eq!(mails[0].message_id.as_deref(), item["message_id"].as_str());
+    // Nothing left to send.
+    deliver(&env, Via::Cli, 0);
+}
+
+#[test]
+fn a_refused_connection_is_retried_by_the_daemon() {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    let user = "bob@example.test";
+    stack.empty_inbox(user);
+    let instance = instance_name("retry-daemon");
+    // Long enough that the daemon is stopped before its second attempt.
+    let mut env = smtp_env(&instance, free_port(), 3);
+
+    let daemon = Daemon::start(&env);
+    create_ticket_for(&env, user);
+    let item = poll_until("a failed first attempt", DEADLINE, || {
+        let item = only_item(&env);
+        (item["attempts"] == 1).then_some(item)
+    });
+    assert_eq!(item["status"]["state"], "pending", "{item}");
+    assert!(has_error(&item), "{item}");
+    let status = daemon.terminate();
+    assert!(status.success(), "ticketd serve exited with {status}");
+
+    env.edit_config(|c| set(c, "outbound.smtp.port", i64::from(stack.smtp_port)));
+    let daemon = Daemon::start(&env);
+    deliver(&env, Via::Daemon, 1);
+    let item = only_item(&env);
+    assert_eq!(item["attempts"], 2, "{item}");
+
+    let mails = stack.wait_for(&instance, user, 1);
+    assert!(mails[0].subject.contains("[#1] New ticket"), "{mails:#?}");
+    assert_eq!(mails[0].message_id.as_deref(), item["message_id"].as_str());
+    let status = daemon.terminate();
+    assert!(status.success(), "ticketd serve exited with {status}");
+}
+
+fn create_ticket_for(env: &TestEnv, user: &str) {
+    env.ok(&[
+        "tickets",
+        "create",
+        "--subject",
+        "Retry me",
+        "--requester",
+        user,
+        "--text",
+        "Hello Bob.",
+    ]);
+}
+
+#[track_caller]
+fn only_item(env: &TestEnv) -> Value {
+    let items = env.outbox();
+    assert_eq!(items.len(), 1, "{items:#?}");
+    items[0].clone()
+}
+
+fn has_error(item: &Value) -> bool {
+    item["last_error"].as_str().is_some_and(|e| !e.is_empty())
+}
