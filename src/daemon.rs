@@ -50,15 +50,8 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             shutdown.clone(),
         ));
     }
-    let router = api::router(desk.clone(), token, wake.clone());
-    let api_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        let server =
-            axum::serve(listener, router).with_graceful_shutdown(api_shutdown.cancelled_owned());
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "Local API stopped");
-        }
-    });
+    let router = api::router(desk.clone(), token, wake);
+    tasks.spawn(serve_api(listener, router, shutdown.clone()));
     tracing::info!(api = %config.api.listen, "ticketd is running");
     tasks.close();
     shutdown.cancelled().await;
@@ -71,6 +64,17 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     }
     desk.store.flush_async().await?;
     Ok(())
+}
+
+async fn serve_api(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+) {
+    let server = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned());
+    if let Err(e) = server.await {
+        tracing::error!(error = %e, "Local API stopped");
+    }
 }
 
 /// How long start-up waits for a CLI command that briefly holds the store.

@@ -462,7 +462,8 @@ fn deliver(config: Config, json: bool) -> anyhow::Result<ExitCode> {
     let report = runtime.block_on(async {
         let transport =
             crate::notify::transport::Transport::from_config(&config.outbound.transport)?;
-        crate::notify::sender::deliver_due(&desk, &transport).await
+        let never = tokio_util::sync::CancellationToken::new();
+        crate::notify::sender::deliver_due(&desk, &transport, &never).await
     })?;
     let message = format!(
         "{} sent, {} to retry, {} given up",

@@ -4,9 +4,11 @@ use std::process::ExitCode;
 
 use crate::api::Health;
 use crate::config::Config;
+use crate::model::{Comment, MessageRecord, Ticket, Visibility};
 use crate::notify::compose::sample_context;
 use crate::notify::templates::Templates;
 use crate::ops::{Response, TicketDetail};
+use crate::outbox::{OutboxItem, OutboxStatus};
 
 /// Prints a one-line confirmation.
 pub fn done(json: bool, message: &str) {
@@ -30,66 +32,14 @@ pub fn print(response: &Response, json: bool, config: &Config) {
         return print_json(response);
     }
     match response {
-        Response::Tickets { tickets } => {
-            println!(
-                "{:>6}  {:<7} {:<15} {:<17} {:<28} SUBJECT",
-                "ID", "STATUS", "ORIGIN", "UPDATED", "REQUESTER"
-            );
-            for t in tickets {
-                println!(
-                    "{:>6}  {:<7} {:<15} {:<17} {:<28} {}",
-                    format!("#{}", t.id),
-                    t.status.as_str(),
-                    t.origin.as_str(),
-                    t.updated_at.format("%Y-%m-%d %H:%M"),
-                    t.requester,
-                    t.subject
-                );
-            }
-        }
+        Response::Tickets { tickets } => ticket_table(tickets),
         Response::Ticket(detail) => ticket(detail, config),
         Response::Recipients { id, recipients } => {
             println!("External recipients of #{id}:");
             recipients.iter().for_each(|r| println!("  {r}"));
         }
-        Response::Outbox { items } => {
-            println!(
-                "{:>6}  {:>6}  {:<18} {:<10} {:>3}  RECIPIENT / NOTE",
-                "ITEM", "TICKET", "KIND", "STATUS", "TRY"
-            );
-            for i in items {
-                let note = match &i.status {
-                    crate::outbox::OutboxStatus::Suppressed { rule } => format!(" ({rule})"),
-                    crate::outbox::OutboxStatus::GaveUp { reason } => format!(" ({reason})"),
-                    _ => i
-                        .last_error
-                        .as_ref()
-                        .map(|e| format!(" (last error: {e})"))
-                        .unwrap_or_default(),
-                };
-                println!(
-                    "{:>6}  {:>6}  {:<18} {:<10} {:>3}  {}{note}",
-                    i.id,
-                    format!("#{}", i.ticket),
-                    i.kind.event_name(),
-                    i.status.as_str(),
-                    i.attempts,
-                    i.recipient
-                );
-            }
-        }
-        Response::Messages { messages } => {
-            for m in messages {
-                println!(
-                    "{}  {}  from {}  \"{}\"",
-                    m.received_at.format("%Y-%m-%d %H:%M:%S"),
-                    m.raw_key,
-                    m.from.as_deref().unwrap_or("?"),
-                    m.subject.as_deref().unwrap_or("")
-                );
-                println!("    {}  rule: {}", m.disposition, m.rule);
-            }
-        }
+        Response::Outbox { items } => outbox_table(items),
+        Response::Messages { messages } => messages.iter().for_each(message),
         Response::Raw { .. } => println!("(raw message; use `messages original`)"),
         Response::Ingested { outcome } => {
             let dup = if outcome.duplicate {
@@ -113,55 +63,63 @@ pub fn print(response: &Response, json: bool, config: &Config) {
     }
 }
 
-fn ticket(d: &TicketDetail, config: &Config) {
-    let t = &d.ticket;
-    println!("{} {}", config.threading.tag(t.id), t.subject);
+fn ticket_table(tickets: &[Ticket]) {
     println!(
-        "status: {}   origin: {}   category: {}",
-        t.status.as_str(),
-        t.origin.as_str(),
-        t.category.as_deref().unwrap_or("-")
+        "{:>6}  {:<7} {:<15} {:<17} {:<28} SUBJECT",
+        "ID", "STATUS", "ORIGIN", "UPDATED", "REQUESTER"
     );
-    println!("requester: {}", t.requester);
-    println!(
-        "recipients: {}",
-        t.recipients.iter().cloned().collect::<Vec<_>>().join(", ")
-    );
-    println!(
-        "created: {}   updated: {}   closed: {}",
-        t.created_at.to_rfc3339(),
-        t.updated_at.to_rfc3339(),
-        t.closed_at
-            .map(|c| c.to_rfc3339())
-            .unwrap_or_else(|| "-".into())
-    );
-    if let Some(rule) = &t.rule {
-        println!("rule: {rule}");
-    }
-    for c in &d.comments {
-        let vis = if c.visibility == crate::model::Visibility::Internal {
-            "internal"
-        } else {
-            "public"
-        };
+    for t in tickets {
+        let id = format!("#{}", t.id);
+        let updated = t.updated_at.format("%Y-%m-%d %H:%M");
+        let (status, origin) = (t.status.as_str(), t.origin.as_str());
         println!(
-            "\n--- {} {} ({:?}, {vis}) {}",
-            c.seq,
-            c.author,
-            c.role,
-            c.created_at.format("%Y-%m-%d %H:%M")
+            "{id:>6}  {status:<7} {origin:<15} {updated:<17} {:<28} {}",
+            t.requester, t.subject
         );
-        println!("{}", c.text);
-        for a in &c.attachments {
-            println!(
-                "[attachment: {} ({}, {} bytes)]",
-                a.name, a.content_type, a.size
-            );
-        }
-        if let Some(src) = &c.source_message {
-            println!("[original: ticketd messages original '{src}']");
-        }
     }
+}
+
+fn outbox_table(items: &[OutboxItem]) {
+    println!(
+        "{:>6}  {:>6}  {:<18} {:<10} {:>3}  RECIPIENT / NOTE",
+        "ITEM", "TICKET", "KIND", "STATUS", "TRY"
+    );
+    for i in items {
+        let note = match &i.status {
+            OutboxStatus::Suppressed { rule } => format!(" ({rule})"),
+            OutboxStatus::GaveUp { reason } => format!(" ({reason})"),
+            _ => i
+                .last_error
+                .as_ref()
+                .map(|e| format!(" (last error: {e})"))
+                .unwrap_or_default(),
+        };
+        let (ticket, kind, status) = (
+            format!("#{}", i.ticket),
+            i.kind.event_name(),
+            i.status.as_str(),
+        );
+        println!(
+            "{:>6}  {ticket:>6}  {kind:<18} {status:<10} {:>3}  {}{note}",
+            i.id, i.attempts, i.recipient
+        );
+    }
+}
+
+fn message(m: &MessageRecord) {
+    let at = m.received_at.format("%Y-%m-%d %H:%M:%S");
+    let from = m.from.as_deref().unwrap_or("?");
+    println!(
+        "{at}  {}  from {from}  \"{}\"",
+        m.raw_key,
+        m.subject.as_deref().unwrap_or("")
+    );
+    println!("    {}  rule: {}", m.disposition, m.rule);
+}
+
+fn ticket(d: &TicketDetail, config: &Config) {
+    ticket_header(&d.ticket, config);
+    d.comments.iter().for_each(comment);
     if !d.messages.is_empty() {
         println!("\nMessages:");
         for m in &d.messages {
@@ -182,15 +140,62 @@ fn ticket(d: &TicketDetail, config: &Config) {
     if !d.outbox.is_empty() {
         println!("\nAlerts:");
         for i in &d.outbox {
+            let (kind, status) = (i.kind.event_name(), i.status.as_str());
             println!(
-                "  {:>5} {:<18} {:<10} {:<28} rule: {}",
-                i.id,
-                i.kind.event_name(),
-                i.status.as_str(),
-                i.recipient,
-                i.rule
+                "  {:>5} {kind:<18} {status:<10} {:<28} rule: {}",
+                i.id, i.recipient, i.rule
             );
         }
+    }
+}
+
+fn ticket_header(t: &Ticket, config: &Config) {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+    };
+    println!("{} {}", config.threading.tag(t.id), t.subject);
+    let category = t.category.as_deref().unwrap_or("-");
+    println!(
+        "status: {}   origin: {}   category: {category}",
+        t.status.as_str(),
+        t.origin.as_str()
+    );
+    println!("requester: {}", t.requester);
+    println!(
+        "recipients: {}",
+        t.recipients.iter().cloned().collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "created: {}   updated: {}   closed: {}",
+        time(Some(t.created_at)),
+        time(Some(t.updated_at)),
+        time(t.closed_at)
+    );
+    if let Some(rule) = &t.rule {
+        println!("rule: {rule}");
+    }
+}
+
+fn comment(c: &Comment) {
+    let visibility = if c.visibility == Visibility::Internal {
+        "internal"
+    } else {
+        "public"
+    };
+    let at = c.created_at.format("%Y-%m-%d %H:%M");
+    println!(
+        "\n--- {} {} ({:?}, {visibility}) {at}",
+        c.seq, c.author, c.role
+    );
+    println!("{}", c.text);
+    for a in &c.attachments {
+        println!(
+            "[attachment: {} ({}, {} bytes)]",
+            a.name, a.content_type, a.size
+        );
+    }
+    if let Some(src) = &c.source_message {
+        println!("[original: ticketd messages original '{src}']");
     }
 }
 

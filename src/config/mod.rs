@@ -328,7 +328,10 @@ fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
     };
     let deserializer = toml::Deserializer::parse(text).map_err(syntax)?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let key = e.path().to_string();
+        let key = match e.path().to_string() {
+            path if path == "." || path.is_empty() => "(top level)".to_string(),
+            path => path,
+        };
         let message = e.into_inner().message().to_string();
         ConfigError {
             file: file.to_string(),
@@ -336,6 +339,11 @@ fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
             message,
         }
     })
+}
+
+/// Collapses a multi-line library message onto one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 struct Validator {
@@ -663,8 +671,12 @@ impl Validator {
     ) -> Result<AutomatedRule, ConfigError> {
         let key = |k: &str| format!("automated[{index}].{k}");
         let compile = |k: &str, p: &str| {
-            Regex::new(&format!("(?i){p}"))
-                .map_err(|e| self.err(&key(k), format!("invalid regex: {e}")))
+            Regex::new(&format!("(?i){p}")).map_err(|e| {
+                self.err(
+                    &key(k),
+                    format!("invalid regex: {}", one_line(&e.to_string())),
+                )
+            })
         };
         if raw.from.is_none() && raw.subject.is_none() && raw.headers.is_empty() {
             return Err(self.err(

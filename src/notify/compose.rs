@@ -10,7 +10,7 @@
 
 use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 use serde_json::json;
 
 use crate::classify::LOOP_HEADER;
@@ -88,6 +88,21 @@ fn build(
     key: &ThreadKey,
     rendered: Rendered,
 ) -> Result<Message, ComposeError> {
+    let builder = headers(item, config, key, rendered.subject)?;
+    let result = match rendered.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(rendered.text, html)),
+        None => builder.header(ContentType::TEXT_PLAIN).body(rendered.text),
+    };
+    result.map_err(|e| ComposeError::Build(e.to_string()))
+}
+
+/// Addressing, threading and loop-protection headers.
+fn headers(
+    item: &OutboxItem,
+    config: &Config,
+    key: &ThreadKey,
+    subject: String,
+) -> Result<MessageBuilder, ComposeError> {
     let from = config.reply_base_address();
     let reply_to = match (config.threading.reply_to_token, item.to_staff) {
         (false, _) => from.to_string(),
@@ -98,52 +113,28 @@ fn build(
         .from(mailbox(from, config.from_name.as_deref())?)
         .reply_to(mailbox(&reply_to, config.from_name.as_deref())?)
         .to(mailbox(&item.recipient, None)?)
-        .subject(rendered.subject)
+        .subject(subject)
         .message_id(Some(bracket(&item.message_id)))
-        .date_now();
+        .date_now()
+        .raw_header(raw_header(LOOP_HEADER, &config.instance_name));
     if let Some(parent) = &item.in_reply_to {
         builder = builder.in_reply_to(bracket(parent));
     }
     if !item.references.is_empty() {
-        builder = builder.references(
-            item.references
-                .iter()
-                .map(|r| bracket(r))
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
+        let refs: Vec<String> = item.references.iter().map(|r| bracket(r)).collect();
+        builder = builder.references(refs.join(" "));
     }
-    builder = builder.raw_header(raw_header(LOOP_HEADER, &config.instance_name)?);
     if let Some(value) = item.kind.auto_submitted() {
         builder = builder
-            .raw_header(raw_header("Auto-Submitted", value)?)
-            .raw_header(raw_header("X-Auto-Response-Suppress", "All")?);
+            .raw_header(raw_header("Auto-Submitted", value))
+            .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
     }
-    let result = match rendered.html {
-        Some(html) => builder.multipart(
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_PLAIN)
-                        .body(rendered.text),
-                )
-                .singlepart(
-                    SinglePart::builder()
-                        .header(ContentType::TEXT_HTML)
-                        .body(html),
-                ),
-        ),
-        None => builder.header(ContentType::TEXT_PLAIN).body(rendered.text),
-    };
-    result.map_err(|e| ComposeError::Build(e.to_string()))
+    Ok(builder)
 }
 
-fn raw_header(name: &'static str, value: &str) -> Result<HeaderValue, ComposeError> {
+fn raw_header(name: &'static str, value: &str) -> HeaderValue {
     let name = HeaderName::new_from_ascii_str(name);
-    Ok(HeaderValue::new(
-        name,
-        crate::notify::templates::one_line(value),
-    ))
+    HeaderValue::new(name, crate::notify::templates::one_line(value))
 }
 
 #[cfg(test)]

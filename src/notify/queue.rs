@@ -34,48 +34,60 @@ pub fn queue_alerts(
     let mut rates = RateCache::default();
     let mut ids = Vec::new();
     for intent in intents {
-        let template = desk
-            .config
-            .template_names
-            .get(intent.kind.event_name())
-            .cloned()
-            .unwrap_or_else(|| intent.kind.event_name().to_string());
         for recipient in &intent.recipients {
             let id = tx.next_outbox_id()?;
-            let status = if intent.kind.is_automatic() && !intent.to_staff {
-                rates.check(desk, recipient, now)?
-            } else {
-                OutboxStatus::Pending
-            };
-            let item = OutboxItem {
-                id,
-                ticket: ticket.id,
-                kind: intent.kind,
-                template: template.clone(),
-                rule: intent.rule.to_string(),
-                recipient: recipient.clone(),
-                to_staff: intent.to_staff,
-                message_id: desk
-                    .key
-                    .message_id(ticket.id, id, desk.config.message_id_domain()),
-                in_reply_to: trigger
-                    .message_id
-                    .clone()
-                    .or_else(|| ticket.root_message_id.clone()),
-                references: references(ticket, trigger),
-                context: snapshot(ticket, comment),
-                status,
-                attempts: 0,
-                next_attempt_at: now,
-                last_error: None,
-                created_at: now,
-            };
+            let mut item = new_item(desk, id, ticket, intent, recipient, comment, trigger);
+            if intent.kind.is_automatic() && !intent.to_staff {
+                item.status = rates.check(desk, recipient, now)?;
+            }
             tx.put_outbox(&item, None)?;
             ids.push(id);
         }
     }
     rates.write(tx)?;
     Ok(ids)
+}
+
+/// A pending item for one recipient of an intent.
+fn new_item(
+    desk: &Desk,
+    id: u64,
+    ticket: &Ticket,
+    intent: &AlertIntent,
+    recipient: &str,
+    comment: Option<&Comment>,
+    trigger: &Trigger,
+) -> OutboxItem {
+    let event = intent.kind.event_name();
+    let now = Utc::now();
+    OutboxItem {
+        id,
+        ticket: ticket.id,
+        kind: intent.kind,
+        template: desk
+            .config
+            .template_names
+            .get(event)
+            .cloned()
+            .unwrap_or_else(|| event.into()),
+        rule: intent.rule.to_string(),
+        recipient: recipient.to_string(),
+        to_staff: intent.to_staff,
+        message_id: desk
+            .key
+            .message_id(ticket.id, id, desk.config.message_id_domain()),
+        in_reply_to: trigger
+            .message_id
+            .clone()
+            .or_else(|| ticket.root_message_id.clone()),
+        references: references(ticket, trigger),
+        context: snapshot(ticket, comment),
+        status: OutboxStatus::Pending,
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: None,
+        created_at: now,
+    }
 }
 
 fn references(ticket: &Ticket, trigger: &Trigger) -> Vec<String> {

@@ -38,17 +38,26 @@ pub struct PassReport {
     pub gave_up: usize,
 }
 
-/// Delivers everything due now, in passes, until nothing is due.
-pub async fn deliver_due(desk: &Desk, transport: &Transport) -> anyhow::Result<PassReport> {
+/// Delivers everything due now, in passes, until nothing is due, a send
+/// needs a retry later, or `stop` is cancelled (checked between sends, so
+/// a shutdown never waits for a whole backlog).
+pub async fn deliver_due(
+    desk: &Desk,
+    transport: &Transport,
+    stop: &CancellationToken,
+) -> anyhow::Result<PassReport> {
     let templates = Templates::new(desk.config.templates_dir.clone());
     let mut total = PassReport::default();
-    loop {
+    while !stop.is_cancelled() {
         desk.store.flush_async().await?;
         let due = desk.store.outbox_due(Utc::now(), BATCH)?;
         if due.is_empty() {
             return Ok(total);
         }
         for (n, item) in due.into_iter().enumerate() {
+            if stop.is_cancelled() {
+                break;
+            }
             match attempt(desk, transport, &templates, item).await? {
                 SendResult::Sent => total.sent += 1,
                 SendResult::Retry(_) => total.retried += 1,
@@ -60,9 +69,10 @@ pub async fn deliver_due(desk: &Desk, transport: &Transport) -> anyhow::Result<P
         }
         desk.store.flush_async().await?;
         if total.retried > 0 {
-            return Ok(total);
+            break;
         }
     }
+    Ok(total)
 }
 
 async fn attempt(
@@ -118,7 +128,7 @@ fn record(desk: &Desk, item: OutboxItem, result: &SendResult) -> anyhow::Result<
 pub async fn run(desk: Desk, transport: Transport, wake: Arc<Notify>, shutdown: CancellationToken) {
     loop {
         let notified = wake.notified();
-        if let Err(e) = deliver_due(&desk, &transport).await {
+        if let Err(e) = deliver_due(&desk, &transport, &shutdown).await {
             tracing::error!(error = %format!("{e:#}"), "Outbox pass failed");
         }
         let sleep = next_sleep(&desk);

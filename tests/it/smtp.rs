@@ -35,6 +35,7 @@ fn take_turn() -> MutexGuard<'static, ()> {
 
 /// The running mail stack, from its `mailstack.env`.
 struct MailStack {
+    ca: String,
     smtp_port: u16,
     imap_port: u16,
     password: String,
@@ -76,6 +77,7 @@ impl MailStack {
                 .unwrap_or_else(|e| panic!("{key}={}: {e}", get(key)))
         };
         Some(MailStack {
+            ca: get("MAILSTACK_CA").to_string(),
             smtp_port: port("MAILSTACK_SMTP_PORT"),
             imap_port: port("MAILSTACK_IMAP_PORT"),
             password: get("MAILSTACK_PASSWORD").to_string(),
@@ -390,4 +392,44 @@ fn only_item(env: &TestEnv) -> Value {
 
 fn has_error(item: &Value) -> bool {
     item["last_error"].as_str().is_some_and(|e| !e.is_empty())
+}
+
+/// STARTTLS to Postfix: refused (and retried, not lost) while the server's
+/// certificate is not trusted; delivered once `ca_file` trusts its CA.
+#[test]
+fn starttls_needs_a_trusted_certificate_and_then_delivers() {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    let user = "bob@example.test";
+    stack.empty_inbox(user);
+    let instance = instance_name("starttls");
+    let mut env = smtp_env(&instance, stack.smtp_port, 0);
+    env.edit_config(|c| {
+        set(c, "outbound.smtp.security", "starttls");
+        set(c, "outbound.smtp.host", "localhost");
+    });
+
+    create_ticket_for(&env, user);
+    let failed = env.run(&["outbox", "deliver"]).assert_failure();
+    assert!(failed.stdout.contains("1 to retry"), "{failed}");
+    let item = only_item(&env);
+    assert_eq!(item["status"]["state"], "pending", "{item}");
+    let error = item["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        error.contains("certificate") || error.contains("issuer"),
+        "{item}"
+    );
+
+    env.edit_config(|c| set(c, "outbound.smtp.ca_file", stack.ca.as_str()));
+    deliver(&env, Via::Cli, 1);
+    let mails = stack.wait_for(&instance, user, 1);
+    assert_eq!(
+        mails[0].message_id.as_deref(),
+        only_item(&env)["message_id"].as_str()
+    );
 }
