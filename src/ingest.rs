@@ -60,11 +60,7 @@ pub fn ingest(desk: &Desk, raw: &[u8], source: Source) -> anyhow::Result<Outcome
     };
     let fingerprint = mail::fingerprint(Some(&mail), raw);
     if let Some(existing) = desk.store.message(&fingerprint)? {
-        return Ok(Outcome {
-            disposition: existing.disposition,
-            duplicate: true,
-            rule: existing.rule,
-        });
+        return Ok(duplicate(existing));
     }
     match decide_and_store(desk, raw, &mail, &fingerprint, source.clone()) {
         Ok(outcome) => Ok(outcome),
@@ -87,16 +83,15 @@ fn quarantine(
 ) -> anyhow::Result<Outcome> {
     let fingerprint = mail::fingerprint(mail, raw);
     if let Some(existing) = desk.store.message(&fingerprint)? {
-        return Ok(Outcome {
-            disposition: existing.disposition,
-            duplicate: true,
-            rule: existing.rule,
-        });
+        return Ok(duplicate(existing));
+    }
+    let mut tx = desk.store.begin();
+    if let Some(existing) = desk.store.message(&fingerprint)? {
+        return Ok(duplicate(existing));
     }
     let disposition = Disposition::Quarantined {
         reason: reason.clone(),
     };
-    let mut tx = desk.store.begin();
     let record = record(
         raw,
         mail,
@@ -114,6 +109,14 @@ fn quarantine(
         duplicate: false,
         rule: "quarantine".into(),
     })
+}
+
+fn duplicate(existing: MessageRecord) -> Outcome {
+    Outcome {
+        disposition: existing.disposition,
+        duplicate: true,
+        rule: existing.rule,
+    }
 }
 
 fn record(
@@ -157,6 +160,8 @@ impl Decision<'_> {
     }
 }
 
+/// Decides and stores under the store's write lock, so two sources
+/// delivering the same message at once still make one outcome.
 fn decide_and_store(
     desk: &Desk,
     raw: &[u8],
@@ -164,6 +169,10 @@ fn decide_and_store(
     fingerprint: &str,
     source: Source,
 ) -> anyhow::Result<Outcome> {
+    let mut tx = desk.store.begin();
+    if let Some(existing) = desk.store.message(fingerprint)? {
+        return Ok(duplicate(existing));
+    }
     let class = classify(mail, classify_context(desk));
     let sender = sender_role(mail, &desk.config, &desk.key);
     let thread = find_thread(
@@ -181,7 +190,6 @@ fn decide_and_store(
         raw_key: fingerprint.to_string(),
     };
     let rule = decision.rule();
-    let mut tx = desk.store.begin();
     let disposition = apply(desk, &mut tx, &decision)?;
     if let Some(id) = &mail.message_id
         && let Some(ticket) = disposition.ticket()
