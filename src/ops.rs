@@ -107,6 +107,15 @@ pub enum Request {
         /// Fingerprint or raw key.
         key: String,
     },
+    /// The bytes of an attachment of a comment.
+    Attachment {
+        /// Ticket.
+        id: TicketId,
+        /// Comment `seq`.
+        comment: u32,
+        /// Position of the attachment in the comment (from 1).
+        index: usize,
+    },
     /// Ingest a raw message (base64).
     Ingest {
         /// Message bytes, base64.
@@ -269,6 +278,7 @@ fn dispatch(desk: &Desk, request: Request) -> Result<Response, OpError> {
         Request::OutboxRetry { id } => retry_outbox(desk, id),
         Request::MessagesList { filter, limit } => list_messages(desk, &filter, limit),
         Request::MessageRaw { key } => raw_message(desk, &key),
+        Request::Attachment { id, comment, index } => attachment(desk, id, comment, index),
         Request::Ingest { raw_base64 } => ingest_raw(desk, &raw_base64),
         Request::TemplateRender { name, ticket } => render_template(desk, &name, ticket),
     }
@@ -514,6 +524,26 @@ fn raw_message(desk: &Desk, key: &str) -> Result<Response, OpError> {
         .ok_or_else(|| OpError::NotFound(format!("no stored message {key:?}")))?;
     Ok(Response::Raw {
         raw_base64: BASE64.encode(raw),
+    })
+}
+
+fn attachment(desk: &Desk, id: TicketId, seq: u32, index: usize) -> Result<Response, OpError> {
+    let comments = desk.store.comments(id)?;
+    let not_found =
+        || OpError::NotFound(format!("no attachment {index} on comment {seq} of #{id}"));
+    let comment = comments
+        .iter()
+        .find(|c| c.seq == seq)
+        .ok_or_else(not_found)?;
+    let attachment = index
+        .checked_sub(1)
+        .and_then(|i| comment.attachments.get(i))
+        .ok_or_else(not_found)?;
+    let source = comment.source_message.as_deref().ok_or_else(not_found)?;
+    let raw = desk.store.raw(source)?.ok_or_else(not_found)?;
+    let bytes = crate::mail::attachment_bytes(&raw, attachment.part).ok_or_else(not_found)?;
+    Ok(Response::Raw {
+        raw_base64: BASE64.encode(bytes),
     })
 }
 

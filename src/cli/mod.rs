@@ -109,6 +109,18 @@ pub enum TicketsCommand {
         #[arg(long)]
         internal: bool,
     },
+    /// Write an attachment's bytes to standard output (or --output FILE).
+    Attachment {
+        /// Ticket number.
+        id: u64,
+        /// Comment number (as in `tickets show`).
+        comment: u32,
+        /// Attachment position in that comment, from 1.
+        index: usize,
+        /// File to write instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Close; alerts every external recipient.
     Close {
         /// Ticket number.
@@ -266,6 +278,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve => serve(config),
         Command::Ingest { file } => ingest(&config, file, json),
+        Command::Tickets(TicketsCommand::Attachment {
+            id,
+            comment,
+            index,
+            output,
+        }) => {
+            let request = Request::Attachment {
+                id: TicketId(id),
+                comment,
+                index,
+            };
+            write_bytes(&config, request, output)
+        }
         Command::Tickets(c) => request(&config, tickets_request(c)?, json),
         Command::Recipients(c) => request(&config, recipients_request(c), json),
         Command::Outbox(OutboxCommand::Deliver) => deliver(config, json),
@@ -346,6 +371,13 @@ fn tickets_request(c: TicketsCommand) -> anyhow::Result<Request> {
             text: read_text(text)?,
             internal,
             actor: "cli".into(),
+        },
+        TicketsCommand::Attachment {
+            id, comment, index, ..
+        } => Request::Attachment {
+            id: TicketId(id),
+            comment,
+            index,
         },
         TicketsCommand::Close { id } => Request::TicketClose {
             id: TicketId(id),
@@ -440,17 +472,29 @@ fn ingest(config: &Config, file: Option<PathBuf>, json: bool) -> anyhow::Result<
 }
 
 fn original(config: &Config, key: String) -> anyhow::Result<ExitCode> {
+    write_bytes(config, Request::MessageRaw { key }, None)
+}
+
+/// Runs a request answering raw bytes; writes them to `output` or stdout.
+fn write_bytes(
+    config: &Config,
+    request: Request,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     use std::io::Write;
-    match execute(config, Request::MessageRaw { key })? {
-        Response::Raw { raw_base64 } => {
-            let raw = BASE64
-                .decode(raw_base64)
-                .context("Decoding the stored message")?;
-            std::io::stdout().write_all(&raw)?;
-            Ok(ExitCode::SUCCESS)
+    let Response::Raw { raw_base64 } = execute(config, request)? else {
+        anyhow::bail!("unexpected reply from the daemon");
+    };
+    let bytes = BASE64
+        .decode(raw_base64)
+        .context("Decoding the stored bytes")?;
+    match output {
+        Some(path) => {
+            std::fs::write(&path, bytes).with_context(|| format!("Writing {}", path.display()))?
         }
-        other => anyhow::bail!("unexpected reply: {other:?}"),
+        None => std::io::stdout().write_all(&bytes)?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn deliver(config: Config, json: bool) -> anyhow::Result<ExitCode> {

@@ -594,12 +594,17 @@ fn the_same_message_from_two_sources_at_once_makes_one_ticket() {
         let handles: Vec<_> = (0..4)
             .map(|n| {
                 let (desk, raw) = (&desk, raw.as_bytes());
-                scope.spawn(move || ingest(desk, raw, Source::Other(format!("source {n}"))).unwrap())
+                scope
+                    .spawn(move || ingest(desk, raw, Source::Other(format!("source {n}"))).unwrap())
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(outcomes.iter().filter(|o| !o.duplicate).count(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| !o.duplicate).count(),
+        1,
+        "{outcomes:?}"
+    );
     assert_eq!(desk.store.ticket_count(), 1);
     assert_eq!(outbox(&desk).len(), 1);
 }

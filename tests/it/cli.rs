@@ -818,3 +818,43 @@ fn ingest_exits_75_when_the_store_cannot_be_opened() {
     let run = env.run(&["tickets", "list"]);
     assert_eq!(run.code(), Some(1), "{run}");
 }
+
+/// Attachments are listed with name, size and type (the name made safe),
+/// and `tickets attachment` writes back exactly the bytes that came in.
+#[test]
+fn attachments_are_listed_and_downloadable_byte_for_byte() {
+    let env = TestEnv::new();
+    // 0..=255 twice: every byte value survives base64 and storage.
+    let payload: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+    let encoded = base64_lines(&payload);
+    let raw = format!(
+        "From: {CAROL}\r\nTo: support@example.test\r\nSubject: Invoice\r\nMessage-ID: <att-1@customer.test>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n\
+         --XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+         --XX\r\nContent-Type: application/pdf; name=\"../../etc/invoice.pdf\"\r\n\
+         Content-Disposition: attachment; filename=\"../../etc/invoice.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{encoded}--XX--\r\n"
+    );
+    env.ingest(raw.as_bytes());
+    let ticket = env.ticket(1);
+    let attachment = &ticket["comments"][0]["attachments"][0];
+    assert_eq!(attachment["name"], "invoice.pdf", "{ticket:#}");
+    assert_eq!(attachment["content_type"], "application/pdf");
+    assert_eq!(attachment["size"], payload.len());
+
+    let out = env.path().join("download.bin");
+    let out_arg = out.to_string_lossy().to_string();
+    env.ok(&["tickets", "attachment", "1", "0", "1", "--output", &out_arg]);
+    assert_eq!(std::fs::read(&out).expect("the download"), payload);
+    env.run(&["tickets", "attachment", "1", "0", "2"])
+        .assert_failure();
+}
+
+fn base64_lines(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    text.as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\r\n", String::from_utf8_lossy(c)))
+        .collect()
+}

@@ -433,3 +433,47 @@ fn starttls_needs_a_trusted_certificate_and_then_delivers() {
         only_item(&env)["message_id"].as_str()
     );
 }
+
+/// SMTP AUTH over STARTTLS: a wrong password is a permanent failure (the
+/// item is given up with the server's answer, not retried forever); after
+/// fixing the config, `outbox retry --all` sends it, once.
+#[test]
+fn a_rejected_login_is_given_up_and_outbox_retry_resends_it() {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    let user = "bob@example.test";
+    stack.empty_inbox(user);
+    let instance = instance_name("auth");
+    let mut env = smtp_env(&instance, stack.smtp_port, 0);
+    env.edit_config(|c| {
+        set(c, "outbound.smtp.security", "starttls");
+        set(c, "outbound.smtp.host", "localhost");
+        set(c, "outbound.smtp.ca_file", stack.ca.as_str());
+        set(c, "outbound.smtp.username", "support@example.test");
+        set(c, "outbound.smtp.password", "wrong-password");
+    });
+
+    create_ticket_for(&env, user);
+    let failed = env.run(&["outbox", "deliver"]).assert_failure();
+    assert!(failed.stdout.contains("1 given up"), "{failed}");
+    let item = only_item(&env);
+    assert_eq!(item["status"]["state"], "gave_up", "{item}");
+    assert!(
+        item["status"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("535")),
+        "{item}"
+    );
+
+    env.edit_config(|c| set(c, "outbound.smtp.password", stack.password.as_str()));
+    env.ok(&["outbox", "retry", "--all"]);
+    deliver(&env, Via::Cli, 1);
+    let mails = stack.wait_for(&instance, user, 1);
+    assert_eq!(
+        mails[0].message_id.as_deref(),
+        only_item(&env)["message_id"].as_str()
+    );
+    assert_eq!(only_item(&env)["status"]["state"], "sent");
+}
