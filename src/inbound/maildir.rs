@@ -28,6 +28,7 @@ pub fn ensure_layout(root: &Path) -> std::io::Result<()> {
 
 /// Ingests whatever is in `new/` now, batch by batch, until it is empty or
 /// `stop` is cancelled (checked between batches). Returns the count.
+/// Only a store failure stops it; an unreadable file is set aside.
 pub fn drain(desk: &Desk, root: &Path, stop: &CancellationToken) -> anyhow::Result<usize> {
     let mut total = 0;
     while !stop.is_cancelled() {
@@ -35,14 +36,21 @@ pub fn drain(desk: &Desk, root: &Path, stop: &CancellationToken) -> anyhow::Resu
         if batch.is_empty() {
             return Ok(total);
         }
-        for path in &batch {
-            ingest_file(desk, path)?;
+        let mut ingested = Vec::with_capacity(batch.len());
+        for path in batch {
+            match std::fs::read(&path) {
+                Ok(raw) => {
+                    ingest_file(desk, &path, &raw)?;
+                    ingested.push(path);
+                }
+                Err(e) => set_aside_unreadable(root, &path, &e),
+            }
         }
         desk.store.flush()?;
-        for path in &batch {
+        for path in &ingested {
             mark_processed(root, path)?;
         }
-        total += batch.len();
+        total += ingested.len();
     }
     Ok(total)
 }
@@ -62,15 +70,29 @@ fn pending_files(root: &Path, limit: usize) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn ingest_file(desk: &Desk, path: &Path) -> anyhow::Result<()> {
-    let raw = std::fs::read(path)?;
+fn ingest_file(desk: &Desk, path: &Path, raw: &[u8]) -> anyhow::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let outcome = ingest(desk, &raw, Source::Maildir(name))?;
+    let outcome = ingest(desk, raw, Source::Maildir(name))?;
     tracing::debug!(file = %path.display(), duplicate = outcome.duplicate, "Maildir message ingested");
     Ok(())
+}
+
+/// A file in `new/` that cannot be read must not hold up the rest: it
+/// moves to `<root>/unreadable/` for an admin (or stays, and is skipped,
+/// when even that fails).
+fn set_aside_unreadable(root: &Path, path: &Path, error: &std::io::Error) {
+    let target = root.join("unreadable");
+    let moved = std::fs::create_dir_all(&target)
+        .and_then(|()| std::fs::rename(path, target.join(path.file_name().unwrap_or_default())));
+    tracing::error!(
+        file = %path.display(),
+        error = %error,
+        moved_to_unreadable = moved.is_ok(),
+        "Cannot read a Maildir message; check its permissions, then move it back into new/"
+    );
 }
 
 fn mark_processed(root: &Path, path: &Path) -> std::io::Result<()> {
