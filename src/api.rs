@@ -21,8 +21,16 @@ use crate::config::Config;
 use crate::desk::Desk;
 use crate::ops::{self, OpError, Request};
 
-/// Largest request body (an ingested message travels base64-encoded).
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Room for the JSON around an ingested message in a request body.
+const BODY_SLACK_BYTES: usize = 64 * 1024;
+
+/// Largest request body: twice the largest accepted message, so a message
+/// up to half again too big still arrives base64-encoded (4 bytes per 3)
+/// and is quarantined with its reason rather than refused.
+fn max_body_bytes(config: &Config) -> usize {
+    let message = usize::try_from(config.inbound.max_message_bytes).unwrap_or(usize::MAX);
+    message.saturating_mul(2).saturating_add(BODY_SLACK_BYTES)
+}
 
 /// Daemon health, for `ticketd health` and monitoring.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +93,7 @@ pub fn existing_token(config: &Config) -> Option<String> {
 
 /// The router.
 pub fn router(desk: Desk, token: String, wake_sender: Arc<Notify>) -> Router {
+    let body_limit = max_body_bytes(&desk.config);
     let state = ApiState {
         desk,
         token: Arc::new(token),
@@ -93,7 +102,7 @@ pub fn router(desk: Desk, token: String, wake_sender: Arc<Notify>) -> Router {
     Router::new()
         .route("/v1/ops", post(run_op))
         .route("/v1/health", get(health))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
 

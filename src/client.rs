@@ -8,6 +8,11 @@ use crate::api::{ApiError, Health, existing_token};
 use crate::config::Config;
 use crate::ops::{Request, Response};
 
+/// Largest reply accepted: a raw message or attachment of the largest
+/// accepted size (`inbound.max_message_bytes` defaults to 25 MiB),
+/// base64-encoded, with room to spare.
+const MAX_REPLY_BYTES: u64 = 128 * 1024 * 1024;
+
 /// Time allowed for a call (ingesting a large message included).
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -77,6 +82,8 @@ fn read<T: serde::de::DeserializeOwned>(
     let status = response.status().as_u16();
     let body = response
         .body_mut()
+        .with_config()
+        .limit(MAX_REPLY_BYTES)
         .read_to_string()
         .map_err(|e| ClientError::Transport(e.to_string()))?;
     if status == 200 {
