@@ -495,17 +495,16 @@ fn retry_outbox(desk: &Desk, id: Option<u64>) -> Result<Response, OpError> {
 
 fn list_messages(desk: &Desk, filter: &str, limit: usize) -> Result<Response, OpError> {
     use crate::model::Disposition;
-    let keep = |m: &MessageRecord| match filter {
-        "quarantined" => matches!(m.disposition, Disposition::Quarantined { .. }),
-        "ignored" => matches!(m.disposition, Disposition::Ignored { .. }),
-        "all" => true,
-        other => other.is_empty(),
+    let keep: fn(&MessageRecord) -> bool = match filter {
+        "quarantined" => |m| matches!(m.disposition, Disposition::Quarantined { .. }),
+        "ignored" => |m| matches!(m.disposition, Disposition::Ignored { .. }),
+        "all" => |_| true,
+        other => {
+            return Err(OpError::BadRequest(format!(
+                "unknown filter {other:?}; expected quarantined, ignored or all"
+            )));
+        }
     };
-    if !["quarantined", "ignored", "all"].contains(&filter) {
-        return Err(OpError::BadRequest(format!(
-            "unknown filter {filter:?}; expected quarantined, ignored or all"
-        )));
-    }
     let mut messages: Vec<MessageRecord> = desk
         .store
         .messages()

@@ -1,10 +1,10 @@
 //! The background sender: drains due outbox items through the transport.
 //!
 //! Before each pass it flushes the store, so nothing is sent about an
-//! event that is not yet durable. After a send the item is marked `sent`;
-//! the marks are flushed every [`FLUSH_EVERY`] sends and at the end of a
-//! pass. A crash in between can resend a few items, with the same
-//! Message-ID, which receivers treat as the same mail.
+//! event that is not yet durable. After each attempt the item's new state
+//! is committed and flushed before the next send, so a crash can repeat at
+//! most the one send in flight; it repeats with the same Message-ID, which
+//! receivers treat as the same mail.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +22,6 @@ use super::transport::{SendResult, Transport};
 
 /// Items fetched per pass.
 const BATCH: usize = 64;
-/// Sends between flushes of the `sent` marks.
-const FLUSH_EVERY: usize = 16;
 /// Longest sleep between passes when nothing wakes the sender.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
@@ -54,7 +52,7 @@ pub async fn deliver_due(
         if due.is_empty() {
             return Ok(total);
         }
-        for (n, item) in due.into_iter().enumerate() {
+        for item in due {
             if stop.is_cancelled() {
                 break;
             }
@@ -63,11 +61,8 @@ pub async fn deliver_due(
                 SendResult::Retry(_) => total.retried += 1,
                 SendResult::Permanent(_) => total.gave_up += 1,
             }
-            if (n + 1) % FLUSH_EVERY == 0 {
-                desk.store.flush_async().await?;
-            }
+            desk.store.flush_async().await?;
         }
-        desk.store.flush_async().await?;
         if total.retried > 0 {
             break;
         }
