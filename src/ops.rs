@@ -16,10 +16,10 @@ use crate::model::{
     Visibility, normalize_address,
 };
 use crate::notify::compose::template_context;
-use crate::notify::queue::{Trigger, snapshot};
+use crate::notify::queue::{Trigger, new_item};
 use crate::notify::templates::Templates;
 use crate::outbox::{OutboxItem, OutboxStatus};
-use crate::rules::AlertKind;
+use crate::rules::{AlertIntent, AlertKind};
 
 /// An operation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -557,7 +557,23 @@ fn ingest_raw(desk: &Desk, raw_base64: &str) -> Result<Response, OpError> {
 fn render_template(desk: &Desk, name: &str, id: TicketId) -> Result<Response, OpError> {
     let ticket = load(desk, id)?;
     let comments = desk.store.comments(id)?;
-    let item = preview_item(desk, &ticket, comments.last());
+    // An unsaved item, as if this ticket's last comment were being relayed.
+    let intent = AlertIntent {
+        kind: AlertKind::PublicReply,
+        recipients: Vec::new(),
+        to_staff: false,
+        rule: "preview",
+    };
+    let trigger = Trigger::default();
+    let item = new_item(
+        desk,
+        0,
+        &ticket,
+        &intent,
+        &ticket.requester,
+        comments.last(),
+        &trigger,
+    );
     let templates = Templates::new(desk.config.templates_dir.clone());
     let rendered = templates
         .render(name, &template_context(&item, &desk.config))
@@ -567,29 +583,4 @@ fn render_template(desk: &Desk, name: &str, id: TicketId) -> Result<Response, Op
         text: rendered.text,
         html: rendered.html,
     })
-}
-
-/// An unsaved outbox item for previews and `templates check`.
-pub fn preview_item(desk: &Desk, ticket: &Ticket, comment: Option<&Comment>) -> OutboxItem {
-    let now = chrono::Utc::now();
-    OutboxItem {
-        id: 0,
-        ticket: ticket.id,
-        kind: AlertKind::PublicReply,
-        template: String::new(),
-        rule: "preview".into(),
-        recipient: ticket.requester.clone(),
-        to_staff: false,
-        message_id: desk
-            .key
-            .message_id(ticket.id, 0, desk.config.message_id_domain()),
-        in_reply_to: None,
-        references: Vec::new(),
-        context: snapshot(ticket, comment),
-        status: OutboxStatus::Pending,
-        attempts: 0,
-        next_attempt_at: now,
-        last_error: None,
-        created_at: now,
-    }
 }

@@ -48,8 +48,8 @@ pub fn queue_alerts(
     Ok(ids)
 }
 
-/// A pending item for one recipient of an intent.
-fn new_item(
+/// A pending item for one recipient of an intent (not yet stored).
+pub fn new_item(
     desk: &Desk,
     id: u64,
     ticket: &Ticket,

@@ -858,3 +858,44 @@ fn base64_lines(bytes: &[u8]) -> String {
         .map(|c| format!("{}\r\n", String::from_utf8_lossy(c)))
         .collect()
 }
+
+/// `templates render` previews a template for a stored ticket (its last
+/// comment as the comment), and `templates list` names what each event uses.
+#[test]
+fn templates_render_previews_for_a_ticket_and_list_shows_events() {
+    let env = TestEnv::new();
+    env.ingest(&mail(
+        &[
+            ("From", CAROL),
+            ("To", "support@example.test"),
+            ("Subject", "Broken <b>chair</b>"),
+            ("Message-ID", "<render-1@customer.test>"),
+        ],
+        "The chair & the desk.",
+    ));
+    let rendered = env.json(&["templates", "render", "public_reply", "--ticket", "1"]);
+    assert_eq!(
+        rendered["subject"], "Re: [#1] Broken <b>chair</b>",
+        "{rendered:#}"
+    );
+    assert!(
+        rendered["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("The chair & the desk.")
+    );
+    let html = rendered["html"].as_str().unwrap_or_default();
+    assert!(html.contains("The chair &amp; the desk."), "{html}");
+    assert!(html.contains("Broken &lt;b&gt;chair&lt;"), "{html}");
+    assert!(!html.contains("<b>"), "mail content is never HTML: {html}");
+    env.run(&["templates", "render", "no_such", "--ticket", "1"])
+        .assert_failure();
+    env.run(&["templates", "render", "public_reply", "--ticket", "9"])
+        .assert_failure();
+
+    let list = env.ok(&["templates", "list"]);
+    assert!(
+        list.stdout.contains("ticket_closed") && list.stdout.contains("used for: ticket_closed"),
+        "{list}"
+    );
+}
