@@ -29,6 +29,11 @@ fn item(id: u64, due_in_secs: i64) -> OutboxItem {
     }
 }
 
+fn due_ids(store: &Store) -> Vec<u64> {
+    let due = store.outbox_due(Utc::now(), 10).unwrap();
+    due.iter().map(|i| i.id).collect()
+}
+
 fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(dir.path(), 1 << 20).expect("store opens")
 }
@@ -71,12 +76,7 @@ fn outbox_due_index_follows_status_changes() {
     tx.put_outbox(&item(2, 3600), None).unwrap();
     tx.put_outbox(&item(3, -10), None).unwrap();
     tx.commit().unwrap();
-    let due: Vec<u64> = store
-        .outbox_due(Utc::now(), 10)
-        .unwrap()
-        .iter()
-        .map(|i| i.id)
-        .collect();
+    let due = due_ids(&store);
     assert_eq!(due, [3, 1], "only due items, oldest due first");
     assert_eq!(store.outbox_pending_count(), 3);
 
@@ -86,12 +86,7 @@ fn outbox_due_index_follows_status_changes() {
     let mut tx = store.begin();
     tx.put_outbox(&sent, Some(&before)).unwrap();
     tx.commit().unwrap();
-    let due: Vec<u64> = store
-        .outbox_due(Utc::now(), 10)
-        .unwrap()
-        .iter()
-        .map(|i| i.id)
-        .collect();
+    let due = due_ids(&store);
     assert_eq!(due, [3]);
     assert_eq!(store.outbox_pending_count(), 2);
     assert_eq!(
