@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::desk::Desk;
+use crate::inbound::status::{MailboxHealth, MailboxStatuses};
 use crate::ops::{self, OpError, Request};
 
 /// Room for the JSON around an ingested message in a request body.
@@ -43,6 +44,9 @@ pub struct Health {
     pub outbox_oldest_due_secs: Option<i64>,
     /// Quarantined messages.
     pub quarantined: usize,
+    /// Each watched IMAP mailbox.
+    #[serde(default)]
+    pub mailboxes: Vec<MailboxHealth>,
 }
 
 #[derive(Clone)]
@@ -50,6 +54,7 @@ struct ApiState {
     desk: Desk,
     token: Arc<String>,
     wake_sender: Arc<Notify>,
+    statuses: MailboxStatuses,
 }
 
 /// The token: configured, or read from (or created in) the store directory.
@@ -92,12 +97,18 @@ pub fn existing_token(config: &Config) -> Option<String> {
 }
 
 /// The router.
-pub fn router(desk: Desk, token: String, wake_sender: Arc<Notify>) -> Router {
+pub fn router(
+    desk: Desk,
+    token: String,
+    wake_sender: Arc<Notify>,
+    statuses: MailboxStatuses,
+) -> Router {
     let body_limit = max_body_bytes(&desk.config);
     let state = ApiState {
         desk,
         token: Arc::new(token),
         wake_sender,
+        statuses,
     };
     Router::new()
         .route("/v1/ops", post(run_op))
@@ -161,7 +172,8 @@ async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
         );
     }
     let desk = state.desk.clone();
-    match tokio::task::spawn_blocking(move || health_of(&desk)).await {
+    let mailboxes = state.statuses.snapshot();
+    match tokio::task::spawn_blocking(move || health_of(&desk, mailboxes)).await {
         Ok(Ok(h)) => Json(h).into_response(),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -169,7 +181,7 @@ async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
 }
 
 /// Computes health figures from the store.
-pub fn health_of(desk: &Desk) -> anyhow::Result<Health> {
+pub fn health_of(desk: &Desk, mailboxes: Vec<MailboxHealth>) -> anyhow::Result<Health> {
     let quarantined = desk
         .store
         .messages()
@@ -184,5 +196,6 @@ pub fn health_of(desk: &Desk) -> anyhow::Result<Health> {
             .outbox_next_due()?
             .map(|t| (chrono::Utc::now() - t).num_seconds().max(0)),
         quarantined,
+        mailboxes,
     })
 }

@@ -1,7 +1,9 @@
 //! `ticketd serve`: opens the desk, then runs one supervised task per loop
-//! (the Maildir watcher, the outbox sender, the local API) until SIGINT or
-//! SIGTERM, when it stops taking work, lets in-flight work finish, flushes
-//! the store and returns.
+//! (each IMAP mailbox, the Maildir watcher, the outbox sender, the
+//! template watcher, the local API) until SIGINT or SIGTERM, when it stops
+//! taking work, lets in-flight work finish, flushes the store and returns.
+//! A task that panics is logged and restarted; one that fails retries on
+//! its own with backoff, so a bad mailbox never stops the daemon.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,14 +15,19 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::desk::Desk;
+use crate::inbound::status::MailboxStatuses;
 use crate::notify::transport::Transport;
 use crate::{api, inbound, notify};
 
 /// Time allowed for tasks to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Runs the daemon until `shutdown` is cancelled.
-pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Runs the daemon until `shutdown` is cancelled. With `check`, first
+/// connects to every mailbox and the SMTP server once and fails fast.
+pub async fn serve(config: Config, shutdown: CancellationToken, check: bool) -> anyhow::Result<()> {
+    if check {
+        check_connections(&config).await?;
+    }
     let desk = open_desk(&config).await?;
     let token = api::token(&config)?;
     let transport = Transport::from_config(&config.outbound.transport)
@@ -34,23 +41,10 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Resul
             )
         })?;
     let wake = Arc::new(Notify::new());
+    let statuses = MailboxStatuses::default();
     let tasks = TaskTracker::new();
-    tasks.spawn(notify::sender::run(
-        desk.clone(),
-        transport,
-        wake.clone(),
-        shutdown.clone(),
-    ));
-    if let Some(maildir) = config.inbound.maildir.clone() {
-        tracing::info!(path = %maildir.path.display(), "Watching Maildir drop folder");
-        tasks.spawn(inbound::maildir::run(
-            desk.clone(),
-            maildir,
-            wake.clone(),
-            shutdown.clone(),
-        ));
-    }
-    let router = api::router(desk.clone(), token, wake);
+    spawn_loops(&tasks, &desk, transport, &wake, &statuses, &shutdown);
+    let router = api::router(desk.clone(), token, wake, statuses);
     tasks.spawn(serve_api(listener, router, shutdown.clone()));
     tracing::info!(api = %config.api.listen, "ticketd is running");
     tasks.close();
@@ -64,6 +58,93 @@ pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Resul
     }
     desk.store.flush_async().await?;
     Ok(())
+}
+
+/// Starts the sender, the template watcher and one task per inbound source.
+fn spawn_loops(
+    tasks: &TaskTracker,
+    desk: &Desk,
+    transport: Transport,
+    wake: &Arc<Notify>,
+    statuses: &MailboxStatuses,
+    shutdown: &CancellationToken,
+) {
+    let (d, w, s) = (desk.clone(), wake.clone(), shutdown.clone());
+    supervise(tasks, "outbox sender", shutdown, move || {
+        notify::sender::run(d.clone(), transport.clone(), w.clone(), s.clone())
+    });
+    let (config, s) = (desk.config.clone(), shutdown.clone());
+    supervise(tasks, "template watcher", shutdown, move || {
+        notify::watch::run(config.clone(), s.clone())
+    });
+    if let Some(maildir) = desk.config.inbound.maildir.clone() {
+        tracing::info!(path = %maildir.path.display(), "Watching Maildir drop folder");
+        let (d, w, s) = (desk.clone(), wake.clone(), shutdown.clone());
+        supervise(tasks, "maildir", shutdown, move || {
+            inbound::maildir::run(d.clone(), maildir.clone(), w.clone(), s.clone())
+        });
+    }
+    for mailbox in desk.config.inbound.imap.clone() {
+        statuses.update(&mailbox.name, |h| h.state = "starting".into());
+        let shared = inbound::imap::Shared {
+            desk: desk.clone(),
+            statuses: statuses.clone(),
+            wake_sender: wake.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let name = format!("mailbox {}", mailbox.name);
+        supervise(tasks, &name, shutdown, move || {
+            inbound::imap::run(mailbox.clone(), shared.clone())
+        });
+    }
+}
+
+/// Delay before a panicked task is restarted.
+const RESTART_DELAY: Duration = Duration::from_secs(1);
+
+/// Runs `make()` as a task, restarting it after a panic until shutdown.
+/// A task that returns has finished (normally because of shutdown).
+fn supervise<F, Fut>(tasks: &TaskTracker, name: &str, shutdown: &CancellationToken, make: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (name, shutdown) = (name.to_string(), shutdown.clone());
+    tasks.spawn(async move {
+        loop {
+            match tokio::spawn(make()).await {
+                Err(e) if e.is_panic() && !shutdown.is_cancelled() => {
+                    tracing::error!(task = %name, "Task panicked; restarting it");
+                    tokio::select! {
+                        _ = tokio::time::sleep(RESTART_DELAY) => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                }
+                _ => return,
+            }
+        }
+    });
+}
+
+/// `serve --check`: every mailbox and the SMTP server must answer.
+async fn check_connections(config: &Config) -> anyhow::Result<()> {
+    let (imap_ok, mut lines) = match inbound::imap::check(&config.inbound.imap).await {
+        Ok(lines) => (true, lines),
+        Err(lines) => (false, lines),
+    };
+    let transport = Transport::from_config(&config.outbound.transport)
+        .context("Setting up the outbound transport")?;
+    let outbound = transport.check().await;
+    let outbound_ok = outbound.is_ok();
+    lines.push(outbound.unwrap_or_else(|e| e));
+    for line in &lines {
+        eprintln!("{line}");
+    }
+    if imap_ok && outbound_ok {
+        Ok(())
+    } else {
+        anyhow::bail!("start-up check failed (see above); fix the configuration and start again")
+    }
 }
 
 async fn serve_api(

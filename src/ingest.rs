@@ -74,6 +74,28 @@ pub fn ingest(desk: &Desk, raw: &[u8], source: Source) -> anyhow::Result<Outcome
     }
 }
 
+/// Quarantines a message too big to fetch, keeping the part that was
+/// fetched (its header) and the reason. The whole message stays on the
+/// server, in its quarantine folder.
+pub fn quarantine_oversized(
+    desk: &Desk,
+    header: &[u8],
+    size: u64,
+    source: Source,
+) -> anyhow::Result<Outcome> {
+    let reason = format!(
+        "message of {size} bytes exceeds inbound.max_message_bytes ({}); only its header is stored, the message is left on the server",
+        desk.config.inbound.max_message_bytes
+    );
+    quarantine(
+        desk,
+        header,
+        mail::parse(header).ok().as_ref(),
+        source,
+        reason,
+    )
+}
+
 fn quarantine(
     desk: &Desk,
     raw: &[u8],
@@ -147,6 +169,8 @@ struct Decision<'m> {
     sender: SenderRole,
     thread: Option<ThreadMatch>,
     raw_key: String,
+    /// Category when no rule gives one (depends on the source mailbox).
+    default_category: Option<String>,
 }
 
 impl Decision<'_> {
@@ -188,6 +212,7 @@ fn decide_and_store(
         sender,
         thread,
         raw_key: fingerprint.to_string(),
+        default_category: desk.config.default_category(&source),
     };
     let rule = decision.rule();
     let disposition = apply(desk, &mut tx, &decision)?;
@@ -305,7 +330,7 @@ fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Re
             .class
             .category
             .clone()
-            .or_else(|| desk.config.inbound.default_category.clone()),
+            .or_else(|| d.default_category.clone()),
         recipients: initial_recipients(desk, d.mail),
         rule: Some(d.rule()),
         root_message_id: d.mail.message_id.clone(),

@@ -241,8 +241,15 @@ pub enum Source {
     Pipe,
     /// A Maildir drop folder (file name).
     Maildir(String),
-    /// An IMAP mailbox (`mailbox/uidvalidity/uid`).
-    Imap(String),
+    /// An IMAP mailbox: `[[inbound.imap]]` name and the message's UID.
+    Imap {
+        /// The mailbox's configured name.
+        mailbox: String,
+        /// UIDVALIDITY of the folder when it was fetched.
+        uid_validity: u32,
+        /// UID within the folder.
+        uid: u32,
+    },
     /// A test or tool.
     Other(String),
 }

@@ -50,7 +50,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon (inbound mail, outbox sender, local API).
-    Serve,
+    Serve {
+        /// First connect to every mailbox and the SMTP server once; exit
+        /// non-zero if any fails (otherwise failures are retried forever).
+        #[arg(long)]
+        check: bool,
+    },
     /// Ingest one raw message from FILE or standard input (MTA pipe).
     /// Exits 75 on a temporary failure so the MTA retries.
     Ingest {
@@ -276,7 +281,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli)?;
     let json = cli.json;
     match cli.command {
-        Command::Serve => serve(config),
+        Command::Serve { check } => serve(config, check),
         Command::Ingest { file } => ingest(&config, file, json),
         Command::Tickets(TicketsCommand::Attachment {
             id,
@@ -309,12 +314,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn serve(config: Config) -> anyhow::Result<ExitCode> {
+fn serve(config: Config, check: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("Starting the async runtime")?;
     runtime.block_on(async {
         let shutdown = tokio_util::sync::CancellationToken::new();
         crate::daemon::cancel_on_signals(shutdown.clone());
-        crate::daemon::serve(config, shutdown).await
+        crate::daemon::serve(config, shutdown, check).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -548,7 +553,8 @@ fn health(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 json,
                 &format!("no daemon listening on {addr}; figures from the store"),
             );
-            crate::api::health_of(&desk)?
+            let mailboxes = crate::inbound::status::from_checkpoints(desk.store.checkpoints()?);
+            crate::api::health_of(&desk, mailboxes)?
         }
         Err(e) => return Err(e.into()),
     };

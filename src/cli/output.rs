@@ -270,4 +270,28 @@ pub fn health(h: &Health, json: bool) {
         println!("oldest pending item overdue by: {age}s");
     }
     println!("quarantined messages: {}", h.quarantined);
+    for mailbox in &h.mailboxes {
+        println!("{}", mailbox_line(mailbox));
+    }
+}
+
+fn mailbox_line(m: &crate::inbound::status::MailboxHealth) -> String {
+    let mut line = format!("mailbox {}: {}", m.name, m.state);
+    if let Some(at) = m.last_fetch_at {
+        line.push_str(&format!(
+            ", last fetch {}",
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+    }
+    if let Some(backlog) = m.backlog {
+        line.push_str(&format!(", backlog {backlog}"));
+    }
+    line.push_str(&format!(", ingested {}", m.ingested));
+    if m.consecutive_errors > 0 {
+        line.push_str(&format!(", {} consecutive errors", m.consecutive_errors));
+    }
+    if let Some(error) = &m.last_error {
+        line.push_str(&format!("\n  last error: {error}"));
+    }
+    line
 }

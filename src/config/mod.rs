@@ -5,6 +5,7 @@
 //! `config/ticketd.toml: outbound.smtp.security: expected one of "tls",
 //! "starttls", "plain", found "ssl"`.
 
+pub mod imap;
 pub mod raw;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,6 +119,8 @@ pub struct InboundConfig {
     pub default_category: Option<String>,
     /// Maildir drop folder, if any.
     pub maildir: Option<MaildirConfig>,
+    /// IMAP mailboxes watched.
+    pub imap: Vec<imap::ImapConfig>,
 }
 
 /// `[inbound.maildir]`, validated.
@@ -285,6 +288,21 @@ impl Config {
             },
             None => false,
         }
+    }
+
+    /// Category for a ticket opened from `source` when no rule gave one:
+    /// the IMAP mailbox's own, else `inbound.default_category`.
+    pub fn default_category(&self, source: &crate::model::Source) -> Option<String> {
+        let mailbox_category = match source {
+            crate::model::Source::Imap { mailbox, .. } => self
+                .inbound
+                .imap
+                .iter()
+                .find(|m| &m.name == mailbox)
+                .and_then(|m| m.category.clone()),
+            _ => None,
+        };
+        mailbox_category.or_else(|| self.inbound.default_category.clone())
     }
 
     /// The support address outgoing mail comes from and replies go to.
@@ -498,6 +516,7 @@ impl Validator {
             max_message_bytes: max,
             default_category: raw.default_category,
             maildir,
+            imap: self.imap_list(raw.imap)?,
         })
     }
 

@@ -27,6 +27,14 @@ pub const DEFAULT_SMTP_TIMEOUT_SECS: u64 = 30;
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8025";
 /// Default subject tag format.
 pub const DEFAULT_SUBJECT_TAG: &str = "[#{id}]";
+/// Default IMAP poll interval without IDLE (seconds).
+pub const DEFAULT_IMAP_POLL_SECS: u64 = 60;
+/// Default IDLE refresh (seconds): under RFC 2177's 29-minute limit.
+pub const DEFAULT_IMAP_IDLE_REFRESH_SECS: u64 = 25 * 60;
+/// Default messages per IMAP batch (one durable commit, one UID MOVE).
+pub const DEFAULT_IMAP_BATCH: u32 = 200;
+/// Default timeout per IMAP network step (seconds).
+pub const DEFAULT_IMAP_TIMEOUT_SECS: u64 = 30;
 /// Default sled page cache (bytes).
 pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -125,6 +133,57 @@ pub struct RawInbound {
     pub default_category: Option<String>,
     /// `[inbound.maildir]`
     pub maildir: Option<RawMaildir>,
+    /// `[[inbound.imap]]`: mailboxes to watch.
+    #[serde(default)]
+    pub imap: Vec<RawImap>,
+}
+
+/// One `[[inbound.imap]]` mailbox.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImap {
+    /// Short name for logs, health and the checkpoint.
+    pub name: String,
+    /// Server name.
+    pub host: String,
+    /// Port; default depends on `security`.
+    pub port: Option<u16>,
+    /// `tls`, `starttls` or `plain`.
+    pub security: String,
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: Option<String>,
+    /// File whose first line is the password.
+    pub password_file: Option<String>,
+    /// `login` or `plain` (AUTHENTICATE PLAIN).
+    pub auth: Option<String>,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_file: Option<String>,
+    /// Folder to watch.
+    pub folder: Option<String>,
+    /// `move`, `flag` or `delete`.
+    pub on_processed: Option<String>,
+    /// Target folder of `on_processed = "move"`.
+    pub processed_folder: Option<String>,
+    /// Flag set by `on_processed = "flag"`.
+    pub processed_flag: Option<String>,
+    /// `move` or `flag`.
+    pub on_quarantine: Option<String>,
+    /// Target folder of `on_quarantine = "move"`.
+    pub quarantine_folder: Option<String>,
+    /// Use IDLE when the server offers it.
+    pub idle: Option<bool>,
+    /// Seconds between polls without IDLE.
+    pub poll_interval_secs: Option<u64>,
+    /// Seconds before an IDLE is re-issued.
+    pub idle_refresh_secs: Option<u64>,
+    /// Messages fetched per batch.
+    pub batch_size: Option<u32>,
+    /// Timeout per network step, seconds.
+    pub timeout_secs: Option<u64>,
+    /// Category for tickets this mailbox opens.
+    pub category: Option<String>,
 }
 
 /// `[inbound.maildir]`

@@ -7,3 +7,4 @@ pub mod queue;
 pub mod sender;
 pub mod templates;
 pub mod transport;
+pub mod watch;

@@ -48,6 +48,30 @@ impl Transport {
         })
     }
 
+    /// Connects once (SMTP: greeting, TLS, login) or checks that the
+    /// folder can be created; a line for `serve --check` either way.
+    pub async fn check(&self) -> Result<String, String> {
+        match self {
+            Transport::File(dir) => match tokio::fs::create_dir_all(dir).await {
+                Ok(()) => Ok(format!("outbound: ok (files in {})", dir.display())),
+                Err(e) => Err(format!(
+                    "outbound: cannot create {}: {e}; fix outbound.file_dir",
+                    dir.display()
+                )),
+            },
+            Transport::Smtp(smtp) => match smtp.test_connection().await {
+                Ok(true) => Ok("outbound: ok (SMTP server answers)".into()),
+                Ok(false) => Err(
+                    "outbound: the SMTP server did not answer; check outbound.smtp host and port"
+                        .into(),
+                ),
+                Err(e) => Err(format!(
+                    "outbound: SMTP check failed: {e:#}; check outbound.smtp (host, port, security, credentials, ca_file)"
+                )),
+            },
+        }
+    }
+
     /// Delivers `message`; `name` names the file for the file transport
     /// (the same name on every retry, so a resend overwrites, not doubles).
     pub async fn send(&self, message: &Message, name: &str) -> SendResult {

@@ -21,7 +21,9 @@
 //! - `events`: ticket id (u64 BE) ++ seq (u32 BE) -> [`TicketEvent`]
 //! - `ticket_outbox`: ticket id (u64 BE) ++ item id (u64 BE) -> empty
 //! - `ticket_messages`: ticket id (u64 BE) ++ fingerprint -> empty
+//! - `checkpoints`: IMAP mailbox name -> [`MailboxCheckpoint`]
 
+mod checkpoint;
 mod read;
 mod tx;
 
@@ -30,12 +32,13 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 
+pub use checkpoint::{MailboxCheckpoint, UnmarkedMessage};
 pub use tx::WriteTx;
 
 /// Schema version written by this build; bump with a migration.
 const SCHEMA_VERSION: u64 = 1;
 
-const TREE_NAMES: [&str; 12] = [
+const TREE_NAMES: [&str; 13] = [
     "meta",
     "tickets",
     "comments",
@@ -48,6 +51,7 @@ const TREE_NAMES: [&str; 12] = [
     "events",
     "ticket_outbox",
     "ticket_messages",
+    "checkpoints",
 ];
 
 #[derive(Clone, Copy)]
@@ -64,6 +68,7 @@ enum T {
     Events = 9,
     TicketOutbox = 10,
     TicketMessages = 11,
+    Checkpoints = 12,
 }
 
 /// Cheap-to-clone handle to the database.

@@ -508,10 +508,19 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `ticketd serve` and waits until its API answers.
     pub fn start(env: &TestEnv) -> Daemon {
+        Daemon::start_with(env, &["serve"])
+    }
+
+    /// Starts `ticketd ARGS...` (a `serve` variant) and waits for its API.
+    pub fn start_with(env: &TestEnv, args: &[&str]) -> Daemon {
         let log = env.path().join("daemon.log");
-        let file = std::fs::File::create(&log).expect("creating the daemon log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("creating the daemon log");
         let child = env
-            .command(&["serve"])
+            .command(args)
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("cloning the log handle"))
             .stderr(file)

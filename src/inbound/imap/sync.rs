@@ -1,0 +1,530 @@
+//! One pass over the watched folder: find the UIDs above the checkpoint,
+//! fetch them in bounded batches, ingest each message, commit the new
+//! checkpoint and flush, and only then move, flag or delete the batch on
+//! the server with one command per kind of outcome.
+//!
+//! Nothing here looks at `\Seen`: mail someone already read in webmail is
+//! ingested like any other. The checkpoint (UIDVALIDITY, last UID) decides
+//! what is new; a changed UIDVALIDITY starts over from UID 1, and ingest's
+//! de-duplication (Message-ID or content hash) turns anything seen before
+//! into a no-op, so a re-sync never duplicates a ticket or an alert.
+
+use async_imap::types::Fetch;
+use futures::TryStreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::connect::{ImapFailure, ImapSession, step};
+use crate::config::imap::{ImapConfig, ProcessedAction, QuarantineAction};
+use crate::desk::Desk;
+use crate::inbound::status::MailboxStatuses;
+use crate::ingest::{ingest, quarantine_oversized};
+use crate::model::{Disposition, Source};
+use crate::store::{MailboxCheckpoint, UnmarkedMessage};
+
+/// Most bytes fetched into memory for one batch (at least one message is
+/// always taken, up to `inbound.max_message_bytes`).
+const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What the server offers, asked once per session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Capabilities {
+    /// RFC 2177 IDLE.
+    pub idle: bool,
+    /// RFC 6851 MOVE.
+    pub moves: bool,
+    /// RFC 4315 UIDPLUS (UID EXPUNGE).
+    pub uidplus: bool,
+}
+
+/// Everything a pass needs besides the session.
+pub struct Watch<'a> {
+    /// The mailbox.
+    pub config: &'a ImapConfig,
+    /// Where outcomes go.
+    pub desk: &'a Desk,
+    /// Live health.
+    pub statuses: &'a MailboxStatuses,
+    /// Stops between batches.
+    pub stop: &'a CancellationToken,
+    /// What the server offers.
+    pub caps: Capabilities,
+}
+
+/// Asks the server what it supports.
+pub async fn capabilities(
+    session: &mut ImapSession,
+    config: &ImapConfig,
+) -> Result<Capabilities, ImapFailure> {
+    let caps = step(config, "CAPABILITY", session.capabilities()).await?;
+    Ok(Capabilities {
+        idle: caps.has_str("IDLE"),
+        moves: caps.has_str("MOVE"),
+        uidplus: caps.has_str("UIDPLUS"),
+    })
+}
+
+/// Creates the processed and quarantine folders when they are missing.
+pub async fn ensure_folders(
+    session: &mut ImapSession,
+    config: &ImapConfig,
+) -> Result<(), ImapFailure> {
+    let mut targets = Vec::new();
+    if let ProcessedAction::Move(folder) = &config.on_processed {
+        targets.push(folder);
+    }
+    if let QuarantineAction::Move(folder) = &config.on_quarantine {
+        targets.push(folder);
+    }
+    for folder in targets {
+        let pattern = quoted(folder);
+        let found: Vec<_> = step(config, "LIST", async {
+            session
+                .list(None, Some(&pattern))
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        if found.is_empty() {
+            step(
+                config,
+                &format!("creating folder \"{folder}\""),
+                session.create(folder),
+            )
+            .await?;
+            tracing::info!(mailbox = %config.name, folder = %folder, "Created IMAP folder");
+        }
+    }
+    Ok(())
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\"))
+}
+
+/// Selects the watched folder; returns its UIDVALIDITY.
+pub async fn select(session: &mut ImapSession, config: &ImapConfig) -> Result<u32, ImapFailure> {
+    let selected = tokio::time::timeout(config.timeout, session.select(&config.folder)).await;
+    let folder_failure = |detail: String| ImapFailure::Folder {
+        mailbox: config.name.clone(),
+        folder: config.folder.clone(),
+        detail,
+    };
+    match selected {
+        Err(_) => Err(ImapFailure::Timeout {
+            mailbox: config.name.clone(),
+            step: "SELECT".into(),
+            secs: config.timeout.as_secs(),
+        }),
+        Ok(Err(async_imap::error::Error::No(detail))) => Err(folder_failure(detail)),
+        Ok(Err(e)) => Err(folder_failure(e.to_string())),
+        Ok(Ok(mailbox)) => mailbox
+            .uid_validity
+            .ok_or_else(|| folder_failure("the server reports no UIDVALIDITY".into())),
+    }
+}
+
+/// Ingests everything above the checkpoint, batch by batch, until the
+/// folder has nothing new or `stop` is cancelled. Returns the count.
+pub async fn sync(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uid_validity: u32,
+) -> anyhow::Result<usize> {
+    let mut checkpoint = watch.desk.store.checkpoint(&watch.config.name)?;
+    if checkpoint.uid_validity != uid_validity {
+        if checkpoint.uid_validity != 0 {
+            tracing::warn!(mailbox = %watch.config.name, old = checkpoint.uid_validity, new = uid_validity,
+                "UIDVALIDITY changed; re-reading the folder (messages already stored are recognised)");
+        }
+        checkpoint = MailboxCheckpoint {
+            uid_validity,
+            ingested: checkpoint.ingested,
+            ..MailboxCheckpoint::default()
+        };
+    }
+    mark_unmarked(session, watch, &mut checkpoint).await?;
+    let mut total = 0;
+    while !watch.stop.is_cancelled() {
+        let new = new_uids(session, watch, checkpoint.last_uid).await?;
+        watch.statuses.update(&watch.config.name, |h| {
+            h.backlog = Some(new.len() as u64);
+            h.last_fetch_at = Some(chrono::Utc::now());
+        });
+        if new.is_empty() {
+            break;
+        }
+        total += ingest_batch(session, watch, &mut checkpoint, &new).await?;
+        mark_unmarked(session, watch, &mut checkpoint).await?;
+    }
+    Ok(total)
+}
+
+/// UIDs above `last_uid`, ascending (`n:*` always matches the highest UID,
+/// even below n, so the result is filtered).
+async fn new_uids(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    last_uid: u32,
+) -> Result<Vec<u32>, ImapFailure> {
+    let query = format!("UID {}:*", last_uid.saturating_add(1));
+    let found = step(watch.config, "UID SEARCH", session.uid_search(&query)).await?;
+    let mut uids: Vec<u32> = found.into_iter().filter(|&u| u > last_uid).collect();
+    uids.sort_unstable();
+    Ok(uids)
+}
+
+/// Fetches, ingests and checkpoints the first batch of `new`; returns the
+/// number of messages ingested.
+async fn ingest_batch(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    checkpoint: &mut MailboxCheckpoint,
+    new: &[u32],
+) -> anyhow::Result<usize> {
+    let candidates = &new[..new.len().min(watch.config.batch_size)];
+    let sizes = fetch_sizes(session, watch, candidates).await?;
+    let plan = plan_batch(&sizes, watch.desk.config.inbound.max_message_bytes);
+    let mut messages = fetch(session, watch, &plan.whole, "BODY.PEEK[]").await?;
+    let headers = fetch(session, watch, &plan.oversized, "BODY.PEEK[HEADER]").await?;
+    messages.extend(headers.into_iter().map(|(uid, fetched)| match fetched {
+        Fetched::Oversized { head, .. } => {
+            let size = sizes.iter().find(|(u, _)| *u == uid).map_or(0, |(_, s)| *s);
+            (uid, Fetched::Oversized { head, size })
+        }
+        whole => (uid, whole),
+    }));
+    report_vanished(watch, &plan, &messages);
+    let count = messages.len();
+    let desk = watch.desk.clone();
+    let mailbox = watch.config.name.clone();
+    let mut next = checkpoint.clone();
+    next.last_uid = plan.last_uid.max(checkpoint.last_uid);
+    let stored =
+        tokio::task::spawn_blocking(move || store_batch(&desk, &mailbox, messages, next)).await??;
+    *checkpoint = stored;
+    watch
+        .statuses
+        .update(&watch.config.name, |h| h.ingested = checkpoint.ingested);
+    Ok(count)
+}
+
+/// A fetched message.
+enum Fetched {
+    /// The whole message.
+    Whole(Vec<u8>),
+    /// Only the header of a message over the size limit.
+    Oversized {
+        /// The header bytes.
+        head: Vec<u8>,
+        /// The message's full size.
+        size: u64,
+    },
+}
+
+/// Which UIDs of a batch are fetched whole, which only by header.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct BatchPlan {
+    whole: Vec<u32>,
+    oversized: Vec<u32>,
+    /// Highest UID in the batch: the checkpoint once it is stored.
+    last_uid: u32,
+}
+
+/// Takes UIDs in order while the batch stays under [`MAX_BATCH_BYTES`]
+/// (the first one always fits); oversized messages cost nothing.
+fn plan_batch(sizes: &[(u32, u64)], max_message_bytes: u64) -> BatchPlan {
+    let mut plan = BatchPlan::default();
+    let mut bytes = 0u64;
+    for &(uid, size) in sizes {
+        if size > max_message_bytes {
+            plan.oversized.push(uid);
+        } else {
+            if !plan.whole.is_empty() && bytes + size > MAX_BATCH_BYTES {
+                break;
+            }
+            bytes += size;
+            plan.whole.push(uid);
+        }
+        plan.last_uid = uid;
+    }
+    plan
+}
+
+async fn fetch_sizes(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+) -> Result<Vec<(u32, u64)>, ImapFailure> {
+    let fetches = fetch_raw(session, watch, uids, "(UID RFC822.SIZE)").await?;
+    let mut sizes: Vec<(u32, u64)> = fetches
+        .iter()
+        .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
+        .collect();
+    sizes.sort_unstable();
+    Ok(sizes)
+}
+
+async fn fetch(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+    item: &str,
+) -> Result<Vec<(u32, Fetched)>, ImapFailure> {
+    let header_only = item.contains("HEADER");
+    let fetches = fetch_raw(session, watch, uids, &format!("(UID {item})")).await?;
+    Ok(fetches
+        .iter()
+        .filter_map(|f| {
+            let bytes = if header_only { f.header() } else { f.body() }?.to_vec();
+            let fetched = if header_only {
+                Fetched::Oversized {
+                    head: bytes,
+                    size: 0,
+                }
+            } else {
+                Fetched::Whole(bytes)
+            };
+            Some((f.uid?, fetched))
+        })
+        .collect())
+}
+
+async fn fetch_raw(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+    query: &str,
+) -> Result<Vec<Fetch>, ImapFailure> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let set = uid_set(uids);
+    step(watch.config, "UID FETCH", async {
+        session
+            .uid_fetch(&set, query)
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await
+}
+
+fn report_vanished(watch: &Watch<'_>, plan: &BatchPlan, fetched: &[(u32, Fetched)]) {
+    let asked = plan.whole.len() + plan.oversized.len();
+    if fetched.len() < asked {
+        tracing::warn!(mailbox = %watch.config.name, missing = asked - fetched.len(),
+            "Some messages vanished from the folder before they could be fetched");
+    }
+}
+
+/// Ingests a fetched batch, then stores the checkpoint and flushes once:
+/// after this returns, every outcome and the checkpoint are on disk.
+fn store_batch(
+    desk: &Desk,
+    mailbox: &str,
+    messages: Vec<(u32, Fetched)>,
+    mut checkpoint: MailboxCheckpoint,
+) -> anyhow::Result<MailboxCheckpoint> {
+    for (uid, fetched) in messages {
+        let source = Source::Imap {
+            mailbox: mailbox.to_string(),
+            uid_validity: checkpoint.uid_validity,
+            uid,
+        };
+        let outcome = match fetched {
+            Fetched::Whole(raw) => ingest(desk, &raw, source)?,
+            Fetched::Oversized { head, size } => quarantine_oversized(desk, &head, size, source)?,
+        };
+        let quarantined = matches!(outcome.disposition, Disposition::Quarantined { .. });
+        checkpoint
+            .unmarked
+            .push(UnmarkedMessage { uid, quarantined });
+        checkpoint.ingested += u64::from(!outcome.duplicate);
+    }
+    checkpoint.last_fetch_at = Some(chrono::Utc::now());
+    desk.store.put_checkpoint(mailbox, &checkpoint)?;
+    desk.store.flush()?;
+    Ok(checkpoint)
+}
+
+/// Moves, flags or deletes every stored-but-unmarked message, one command
+/// per kind, then forgets them (they are idempotent to repeat).
+async fn mark_unmarked(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    checkpoint: &mut MailboxCheckpoint,
+) -> anyhow::Result<()> {
+    if checkpoint.unmarked.is_empty() {
+        return Ok(());
+    }
+    let (quarantined, processed): (Vec<_>, Vec<_>) =
+        checkpoint.unmarked.iter().partition(|m| m.quarantined);
+    let uids = |list: Vec<&UnmarkedMessage>| list.iter().map(|m| m.uid).collect::<Vec<_>>();
+    mark_processed(session, watch, &uids(processed)).await?;
+    mark_quarantined(session, watch, &uids(quarantined)).await?;
+    checkpoint.unmarked.clear();
+    watch
+        .desk
+        .store
+        .put_checkpoint(&watch.config.name, checkpoint)?;
+    Ok(())
+}
+
+async fn mark_processed(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+) -> Result<(), ImapFailure> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    match &watch.config.on_processed {
+        ProcessedAction::Move(folder) => move_to(session, watch, uids, folder).await,
+        ProcessedAction::Flag(flag) => add_flag(session, watch, uids, flag).await,
+        ProcessedAction::Delete => {
+            add_flag(session, watch, uids, "\\Deleted").await?;
+            expunge(session, watch, uids).await
+        }
+    }
+}
+
+async fn mark_quarantined(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+) -> Result<(), ImapFailure> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    match &watch.config.on_quarantine {
+        QuarantineAction::Move(folder) => move_to(session, watch, uids, folder).await,
+        QuarantineAction::Flag(flag) => add_flag(session, watch, uids, flag).await,
+    }
+}
+
+/// One `UID MOVE` for the whole set, or COPY + delete without MOVE.
+async fn move_to(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+    folder: &str,
+) -> Result<(), ImapFailure> {
+    let set = uid_set(uids);
+    if watch.caps.moves {
+        return step(
+            watch.config,
+            &format!("UID MOVE to \"{folder}\""),
+            session.uid_mv(&set, folder),
+        )
+        .await;
+    }
+    step(
+        watch.config,
+        &format!("UID COPY to \"{folder}\""),
+        session.uid_copy(&set, folder),
+    )
+    .await?;
+    add_flag(session, watch, uids, "\\Deleted").await?;
+    expunge(session, watch, uids).await
+}
+
+async fn add_flag(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+    flag: &str,
+) -> Result<(), ImapFailure> {
+    let set = uid_set(uids);
+    let query = format!("+FLAGS.SILENT ({flag})");
+    step(watch.config, "UID STORE", async {
+        session
+            .uid_store(&set, &query)
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await
+    .map(drop)
+}
+
+/// Removes exactly `uids` with UIDPLUS; without it, a plain EXPUNGE (which
+/// also removes anything else flagged `\Deleted`, as any client would).
+async fn expunge(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    uids: &[u32],
+) -> Result<(), ImapFailure> {
+    if watch.caps.uidplus {
+        let set = uid_set(uids);
+        return step(watch.config, "UID EXPUNGE", async {
+            session
+                .uid_expunge(&set)
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await
+        .map(drop);
+    }
+    step(watch.config, "EXPUNGE", async {
+        session.expunge().await?.try_collect::<Vec<_>>().await
+    })
+    .await
+    .map(drop)
+}
+
+/// A compact UID set: `[1,2,3,7,9,10]` becomes `1:3,7,9:10`.
+fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for uid in sorted {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == uid => *end = uid,
+            _ => ranges.push((uid, uid)),
+        }
+    }
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}:{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_collapse_runs() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[10, 9, 9, 1]), "1,9:10");
+    }
+
+    #[test]
+    fn batches_stop_at_the_byte_budget_but_always_take_one() {
+        let big = MAX_BATCH_BYTES / 2 + 1;
+        let plan = plan_batch(&[(1, big), (2, big), (3, 10)], u64::MAX);
+        assert_eq!(plan.whole, vec![1]);
+        assert_eq!(plan.last_uid, 1);
+        let plan = plan_batch(&[(4, MAX_BATCH_BYTES * 2)], u64::MAX);
+        assert_eq!(plan.whole, vec![4], "a single huge message still goes");
+    }
+
+    #[test]
+    fn oversized_messages_are_fetched_by_header_only() {
+        let plan = plan_batch(&[(1, 100), (2, 5000), (3, 200)], 1000);
+        assert_eq!(plan.whole, vec![1, 3]);
+        assert_eq!(plan.oversized, vec![2]);
+        assert_eq!(plan.last_uid, 3);
+    }
+}
