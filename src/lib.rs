@@ -16,9 +16,12 @@
 //!   its change, its event's alerts ([`rules`]) and the outbox items
 //!   ([`notify::queue`]) in one store commit.
 //! - [`store`]: typed operations over sled; nothing else sees a tree.
-//! - [`notify`]: templates, message composition, transports and the
-//!   background sender that drains the [`outbox`].
-//! - [`inbound`]: sources that feed [`ingest`] (a Maildir drop folder).
+//! - [`notify`]: templates, message composition, transports, the
+//!   background sender that drains the [`outbox`], and the template
+//!   watcher that checks edits as they are saved.
+//! - [`inbound`]: sources that feed [`ingest`]: IMAP mailboxes (checkpoint,
+//!   batches, IDLE; [`inbound::imap`]) and a Maildir drop folder, plus
+//!   their live health ([`inbound::status`]).
 //! - [`ops`], [`api`], [`client`], [`cli`]: every command as data, served
 //!   by the daemon's local API or run directly on the store.
 //! - [`daemon`]: `ticketd serve`, one supervised task per loop.

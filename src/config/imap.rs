@@ -317,3 +317,6 @@ impl Validator {
         Ok(Duration::from_secs(secs))
     }
 }
+
+#[cfg(test)]
+mod tests;
