@@ -678,3 +678,148 @@ fn recreate_folder(stack: &MailStack, folder: &str) {
         .unwrap_or_else(|e| panic!("creating {folder}: {e}"));
     std::thread::sleep(Duration::from_millis(1100)); // UIDVALIDITY is a timestamp
 }
+
+/// SIGTERM in the middle of a backlog: the daemon finishes the batch in
+/// flight and exits 0 within seconds; a restart takes the rest, and every
+/// message is stored exactly once.
+#[test]
+fn sigterm_mid_backlog_exits_cleanly_and_a_restart_resumes() {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    clean(&stack);
+    let instance = instance_name("sigterm");
+    let mut env = stack.imap_env(&instance, SUPPORT);
+    env.edit_config(|c| set(c, "alerts.rate_limit_max", 1000));
+    MailStack::edit_mailbox(&mut env, "batch_size", 10);
+    let backlog = Backlog::new("term", 120);
+    stack.append(SUPPORT, "INBOX", &backlog.messages, false);
+    let daemon = Daemon::start(&env);
+    poll_until("part of the backlog to be stored", DEADLINE, || {
+        (stack.count(SUPPORT, "Processed") >= 20).then_some(())
+    });
+    let status = daemon.terminate();
+    assert!(status.success(), "ticketd serve exited with {status}");
+    let stored = records(&env).len();
+    let processed = stack.count(SUPPORT, "Processed");
+    assert_eq!(
+        processed, stored,
+        "every stored message, and only those, left INBOX"
+    );
+
+    let _daemon = Daemon::start(&env);
+    wait_for_records(&env, backlog.messages.len());
+    let counts = outcomes(&env);
+    assert_eq!(
+        counts.get("new_ticket"),
+        Some(&backlog.new_tickets()),
+        "{counts:?}"
+    );
+    let items = wait_all_sent(&env);
+    for (user, acks) in &backlog.new_per_user {
+        assert_eq!(items_for(&items, user).len(), *acks, "{user}");
+        assert_each_arrived_once(&stack, &instance, &items, user);
+    }
+}
+
+/// Two mailboxes at once, each with its own settings: support@ with IDLE,
+/// bob@ as "billing" polled every second, with its own category.
+#[test]
+fn two_mailboxes_each_with_its_own_settings() {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    clean(&stack);
+    let instance = instance_name("two");
+    let mut env = stack.imap_env(&instance, SUPPORT);
+    let password = stack.password.clone();
+    let imap_port = stack.imap_port;
+    env.edit_config(|c| {
+        set(
+            c,
+            "instance.support_addresses",
+            toml::Value::Array(vec![SUPPORT.into(), BOB.into()]),
+        );
+        let list = c["inbound"]["imap"].as_array_mut().expect("an imap list");
+        let mut billing = list[0].as_table().expect("a table").clone();
+        for (key, value) in [
+            ("name", toml::Value::from("billing")),
+            ("username", BOB.into()),
+            ("password", password.as_str().into()),
+            ("port", i64::from(imap_port).into()),
+            ("idle", false.into()),
+            ("poll_interval_secs", 1.into()),
+            ("category", "billing".into()),
+        ] {
+            billing.insert(key.into(), value);
+        }
+        list.push(billing.into());
+    });
+    stack.empty(BOB, "Processed");
+    let _daemon = Daemon::start(&env);
+    stack.send(
+        CUSTOMER,
+        &[SUPPORT],
+        &mail(
+            &[
+                ("From", CUSTOMER),
+                ("To", SUPPORT),
+                ("Subject", "Login broken"),
+            ],
+            "Cannot log in.",
+        ),
+    );
+    stack.send(
+        CUSTOMER,
+        &[BOB],
+        &mail(
+            &[
+                ("From", CUSTOMER),
+                ("To", BOB),
+                ("Subject", "Invoice wrong"),
+            ],
+            "Invoice 42 is wrong.",
+        ),
+    );
+    wait_for_records(&env, 2);
+    let categories: BTreeMap<String, Value> = env
+        .tickets()
+        .iter()
+        .map(|t| {
+            (
+                t["subject"].as_str().unwrap_or_default().to_string(),
+                t["category"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(categories["Invoice wrong"], "billing", "{categories:#?}");
+    assert_eq!(categories["Login broken"], Value::Null, "{categories:#?}");
+    let health = env.json(&["health"]);
+    let states: BTreeMap<String, String> = array(&health["mailboxes"])
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap_or_default().into(),
+                m["state"].as_str().unwrap_or_default().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states.get("support").map(String::as_str),
+        Some("idle"),
+        "{health:#}"
+    );
+    assert!(
+        matches!(
+            states.get("billing").map(String::as_str),
+            Some("polling" | "fetching")
+        ),
+        "{health:#}"
+    );
+    assert_eq!(stack.count(BOB, "Processed"), 1);
+    let items = wait_all_sent(&env);
+    let acks = assert_each_arrived_once(&stack, &instance, &items, CUSTOMER);
+    assert_eq!(acks.len(), 2, "{acks:#?}");
+}
