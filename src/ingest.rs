@@ -45,7 +45,26 @@ pub struct Outcome {
 }
 
 /// Ingests one raw message. See the module docs for the guarantees.
+///
+/// A bug that panics on some message must not block the source behind it
+/// (an IMAP folder would fetch the same message forever): the panic is
+/// caught and the message quarantined with the panic's text as reason.
 pub fn ingest(desk: &Desk, raw: &[u8], source: Source) -> anyhow::Result<Outcome> {
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ingest_unguarded(desk, raw, source.clone())
+    }));
+    attempt.unwrap_or_else(|panic| {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let reason = format!("internal error while processing (please report): {text}");
+        quarantine(desk, raw, None, source, reason)
+    })
+}
+
+fn ingest_unguarded(desk: &Desk, raw: &[u8], source: Source) -> anyhow::Result<Outcome> {
     let max = desk.config.inbound.max_message_bytes;
     if raw.len() as u64 > max {
         let reason = format!(

@@ -185,14 +185,15 @@ async fn ingest_batch(
     let candidates = &new[..new.len().min(watch.config.batch_size)];
     let sizes = fetch_sizes(session, watch, candidates).await?;
     let plan = plan_batch(&sizes, watch.desk.config.inbound.max_message_bytes);
-    let mut messages = fetch(session, watch, &plan.whole, "BODY.PEEK[]").await?;
-    let headers = fetch(session, watch, &plan.oversized, "BODY.PEEK[HEADER]").await?;
-    messages.extend(headers.into_iter().map(|(uid, fetched)| match fetched {
-        Fetched::Oversized { head, .. } => {
-            let size = sizes.iter().find(|(u, _)| *u == uid).map_or(0, |(_, s)| *s);
-            (uid, Fetched::Oversized { head, size })
-        }
-        whole => (uid, whole),
+    let whole = fetch_bytes(session, watch, &plan.whole, "BODY.PEEK[]").await?;
+    let heads = fetch_bytes(session, watch, &plan.oversized, "BODY.PEEK[HEADER]").await?;
+    let mut messages: Vec<(u32, Fetched)> = whole
+        .into_iter()
+        .map(|(uid, raw)| (uid, Fetched::Whole(raw)))
+        .collect();
+    messages.extend(heads.into_iter().map(|(uid, head)| {
+        let size = sizes.iter().find(|(u, _)| *u == uid).map_or(0, |(_, s)| *s);
+        (uid, Fetched::Oversized { head, size })
     }));
     report_vanished(watch, &plan, &messages);
     let count = messages.len();
@@ -265,27 +266,20 @@ async fn fetch_sizes(
     Ok(sizes)
 }
 
-async fn fetch(
+/// The bytes of `item` (`BODY.PEEK[]` or `BODY.PEEK[HEADER]`) per UID.
+async fn fetch_bytes(
     session: &mut ImapSession,
     watch: &Watch<'_>,
     uids: &[u32],
     item: &str,
-) -> Result<Vec<(u32, Fetched)>, ImapFailure> {
-    let header_only = item.contains("HEADER");
+) -> Result<Vec<(u32, Vec<u8>)>, ImapFailure> {
+    let header = item.ends_with("[HEADER]");
     let fetches = fetch_raw(session, watch, uids, &format!("(UID {item})")).await?;
     Ok(fetches
         .iter()
         .filter_map(|f| {
-            let bytes = if header_only { f.header() } else { f.body() }?.to_vec();
-            let fetched = if header_only {
-                Fetched::Oversized {
-                    head: bytes,
-                    size: 0,
-                }
-            } else {
-                Fetched::Whole(bytes)
-            };
-            Some((f.uid?, fetched))
+            let bytes = if header { f.header() } else { f.body() }?;
+            Some((f.uid?, bytes.to_vec()))
         })
         .collect())
 }
