@@ -823,3 +823,40 @@ fn two_mailboxes_each_with_its_own_settings() {
     let acks = assert_each_arrived_once(&stack, &instance, &items, CUSTOMER);
     assert_eq!(acks.len(), 2, "{acks:#?}");
 }
+
+/// Dovecot restarts under an idling daemon: it reconnects by itself and
+/// mail that arrived meanwhile is taken once.
+#[test]
+fn a_dovecot_restart_while_idling_is_survived() {
+    let _turn = take_turn();
+    let Some(stack) = MailStack::find() else {
+        return;
+    };
+    clean(&stack);
+    let instance = instance_name("dovecot-restart");
+    let env = stack.imap_env(&instance, SUPPORT);
+    let mut daemon = Daemon::start(&env);
+    poll_until("the daemon to idle", DEADLINE, || {
+        (mailbox_health(&env)["state"] == "idle").then_some(())
+    });
+    stack.restart_dovecot();
+    let request = mail(
+        &[
+            ("From", CUSTOMER),
+            ("To", SUPPORT),
+            ("Subject", "After the restart"),
+        ],
+        "Hello again.",
+    );
+    stack.send(CUSTOMER, &[SUPPORT], &request);
+    let acks = stack.wait_for(&instance, CUSTOMER, 1);
+    assert!(acks[0].subject.contains("After the restart"), "{acks:#?}");
+    let health = poll_until("the mailbox to be healthy", DEADLINE, || {
+        let h = mailbox_health(&env);
+        (h["state"] == "idle" && h["consecutive_errors"] == 0).then_some(h)
+    });
+    assert!(health["last_fetch_at"].is_string(), "{health:#}");
+    assert!(health["last_error"].is_string(), "the drop was noticed: {health:#}");
+    assert_eq!(records(&env).len(), 1);
+    daemon.assert_running();
+}

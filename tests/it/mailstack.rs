@@ -144,6 +144,31 @@ impl MailStack {
         assert!(status.success(), "postfix {action}: {status}");
     }
 
+    /// Stops and starts Dovecot (every IMAP connection drops), and waits
+    /// until it accepts connections again.
+    pub fn restart_dovecot(&self) {
+        let stopped = Command::new("doveadm")
+            .args(["-c", &self.dovecot_conf, "stop"])
+            .status()
+            .expect("running doveadm stop");
+        assert!(stopped.success(), "doveadm stop: {stopped}");
+        let started = crate::util::poll_until("Dovecot to start again", DEADLINE, || {
+            Command::new("dovecot")
+                .args(["-c", &self.dovecot_conf])
+                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .stderr(std::process::Stdio::null())
+                .status()
+                .ok()
+                .filter(|s| s.success())
+        });
+        assert!(started.success());
+        crate::util::poll_until("Dovecot's IMAP port", DEADLINE, || {
+            std::net::TcpStream::connect(("127.0.0.1", self.imap_port))
+                .ok()
+                .map(drop)
+        });
+    }
+
     /// A config that watches `user`'s INBOX over plain IMAP and sends
     /// through Postfix, with the unique `instance` name.
     pub fn imap_env(&self, instance: &str, user: &str) -> TestEnv {
