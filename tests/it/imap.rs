@@ -856,7 +856,10 @@ fn a_dovecot_restart_while_idling_is_survived() {
         (h["state"] == "idle" && h["consecutive_errors"] == 0).then_some(h)
     });
     assert!(health["last_fetch_at"].is_string(), "{health:#}");
-    assert!(health["last_error"].is_string(), "the drop was noticed: {health:#}");
+    assert!(
+        health["last_error"].is_string(),
+        "the drop was noticed: {health:#}"
+    );
     assert_eq!(records(&env).len(), 1);
     daemon.assert_running();
 }

@@ -53,6 +53,7 @@ pub struct MailStack {
     pub imaps_port: u16,
     /// Every user's password.
     pub password: String,
+    dir: String,
     dovecot_conf: String,
     postfix_conf: String,
 }
@@ -97,6 +98,7 @@ impl MailStack {
             imap_port: port("MAILSTACK_IMAP_PORT"),
             imaps_port: port("MAILSTACK_IMAPS_PORT"),
             password: get("MAILSTACK_PASSWORD"),
+            dir: get("MAILSTACK_DIR"),
             dovecot_conf: get("MAILSTACK_DOVECOT_CONF"),
             postfix_conf: get("MAILSTACK_POSTFIX_CONF"),
         })
@@ -144,14 +146,24 @@ impl MailStack {
         assert!(status.success(), "postfix {action}: {status}");
     }
 
-    /// Stops and starts Dovecot (every IMAP connection drops), and waits
-    /// until it accepts connections again.
+    /// Restarts Dovecot the way `systemctl restart` does: the master and
+    /// every process it started (each IMAP session) get SIGTERM, so every
+    /// connection drops. Waits until it accepts connections again.
     pub fn restart_dovecot(&self) {
-        let stopped = Command::new("doveadm")
-            .args(["-c", &self.dovecot_conf, "stop"])
+        let pid_file = format!("{}/run/dovecot/master.pid", self.dir);
+        let master = std::fs::read_to_string(&pid_file)
+            .unwrap_or_else(|e| panic!("reading {pid_file}: {e}"));
+        let master = master.trim();
+        let children = Command::new("pkill")
+            .args(["-TERM", "-P", master])
             .status()
-            .expect("running doveadm stop");
-        assert!(stopped.success(), "doveadm stop: {stopped}");
+            .expect("running pkill");
+        assert!(children.success(), "pkill -P {master}: {children}");
+        let stopped = Command::new("kill")
+            .args(["-TERM", master])
+            .status()
+            .expect("running kill");
+        assert!(stopped.success(), "kill {master}: {stopped}");
         let started = crate::util::poll_until("Dovecot to start again", DEADLINE, || {
             Command::new("dovecot")
                 .args(["-c", &self.dovecot_conf])
