@@ -21,6 +21,8 @@
 //! - `events`: ticket id (u64 BE) ++ seq (u32 BE) -> [`TicketEvent`]
 //! - `ticket_outbox`: ticket id (u64 BE) ++ item id (u64 BE) -> empty
 //! - `ticket_messages`: ticket id (u64 BE) ++ fingerprint -> empty
+//! - `correlations`: correlation key -> ticket id (u64 BE), only while
+//!   that ticket is open (see [`crate::config::Correlation`])
 
 mod read;
 mod tx;
@@ -35,7 +37,7 @@ pub use tx::WriteTx;
 /// Schema version written by this build; bump with a migration.
 const SCHEMA_VERSION: u64 = 1;
 
-const TREE_NAMES: [&str; 12] = [
+const TREE_NAMES: [&str; 13] = [
     "meta",
     "tickets",
     "comments",
@@ -48,6 +50,7 @@ const TREE_NAMES: [&str; 12] = [
     "events",
     "ticket_outbox",
     "ticket_messages",
+    "correlations",
 ];
 
 #[derive(Clone, Copy)]
@@ -64,6 +67,7 @@ enum T {
     Events = 9,
     TicketOutbox = 10,
     TicketMessages = 11,
+    Correlations = 12,
 }
 
 /// Cheap-to-clone handle to the database.
