@@ -14,8 +14,24 @@
 //!
 //! Commits are not flushed here; callers flush once per batch before they
 //! acknowledge the source.
+//!
+//! What a message does, by kind (see [`crate::classify`]):
+//! - our own mail and auto-replies: stored as ignored, never answered,
+//!   never reopen anything;
+//! - bounces: an internal note on the ticket they belong to and a mark on
+//!   the recipient ([`bounce`]); never a ticket, reopen or alert;
+//! - a reply: a comment; on a closed ticket the closed-ticket policy
+//!   decides between reopening, a comment that leaves it closed, and a
+//!   linked follow-up ticket ([`closed`]);
+//! - new automated mail: a correlation key may add it to the open ticket
+//!   of the same key, or close that ticket on recovery ([`correlate`]);
+//! - anything else: a new ticket.
 
 use std::collections::BTreeSet;
+
+mod bounce;
+mod closed;
+mod correlate;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -143,6 +159,7 @@ fn record(
 /// Everything decided about one message before it is stored.
 struct Decision<'m> {
     mail: &'m InboundMail,
+    raw: &'m [u8],
     class: Classification,
     sender: SenderRole,
     thread: Option<ThreadMatch>,
@@ -157,6 +174,42 @@ impl Decision<'_> {
             rule.push_str(t.rule());
         }
         rule
+    }
+
+    /// The rule with what applying it added, e.g. the closed-ticket policy.
+    fn rule_with(&self, notes: &[String]) -> String {
+        std::iter::once(self.rule())
+            .chain(notes.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// What applying a decision did, and notes for the recorded rule.
+struct Applied {
+    disposition: Disposition,
+    notes: Vec<String>,
+}
+
+impl Applied {
+    fn new(disposition: Disposition) -> Applied {
+        Applied {
+            disposition,
+            notes: Vec::new(),
+        }
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Applied {
+        self.notes.push(note.into());
+        self
+    }
+
+    fn comment(ticket: TicketId, seq: u32) -> Applied {
+        Applied::new(Disposition::Comment { ticket, seq })
+    }
+
+    fn ignored(ticket: Option<TicketId>, reason: String) -> Applied {
+        Applied::new(Disposition::Ignored { ticket, reason })
     }
 }
 
@@ -184,13 +237,15 @@ fn decide_and_store(
     );
     let decision = Decision {
         mail,
+        raw,
         class,
         sender,
         thread,
         raw_key: fingerprint.to_string(),
     };
-    let rule = decision.rule();
-    let disposition = apply(desk, &mut tx, &decision)?;
+    let applied = apply(desk, &mut tx, &decision)?;
+    let rule = decision.rule_with(&applied.notes);
+    let disposition = applied.disposition;
     if let Some(id) = &mail.message_id
         && let Some(ticket) = disposition.ticket()
     {
@@ -222,19 +277,20 @@ fn classify_context(desk: &Desk) -> ClassifyContext<'_> {
     }
 }
 
-fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Disposition> {
+fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Applied> {
     let threaded = d.thread.map(ThreadMatch::ticket);
     match (d.class.kind, threaded) {
-        (MailKind::OwnLoop | MailKind::AutoReply, ticket) => Ok(Disposition::Ignored {
-            ticket,
-            reason: d.class.rule.clone(),
-        }),
-        (MailKind::Bounce, None) => Ok(Disposition::Ignored {
-            ticket: None,
-            reason: d.class.rule.clone(),
-        }),
-        (MailKind::Bounce, Some(id)) => bounce_note(desk, tx, d, id),
+        (MailKind::OwnLoop | MailKind::AutoReply, ticket) => {
+            Ok(Applied::ignored(ticket, d.class.rule.clone()))
+        }
+        (MailKind::Bounce, _) => bounce::handle(desk, tx, d),
         (MailKind::Human | MailKind::Automated, Some(id)) => reply(desk, tx, d, id),
+        (MailKind::Automated, None) if !d.sender.is_verified_staff() => {
+            match correlate::find(d.mail, &desk.config) {
+                Some(found) => correlate::apply(desk, tx, d, found),
+                None => new_ticket(desk, tx, d),
+            }
+        }
         (MailKind::Human | MailKind::Automated, None) => new_ticket(desk, tx, d),
     }
 }
@@ -273,7 +329,13 @@ fn draft(d: &Decision<'_>, role: AuthorRole, visibility: Visibility, text: Strin
     }
 }
 
-fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Disposition> {
+fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Applied> {
+    let ticket = desk.open_ticket(tx, ticket_draft(desk, d, d.rule()), &trigger(d))?;
+    Ok(Applied::new(Disposition::NewTicket { ticket: ticket.id }))
+}
+
+/// The ticket a message opens, recording `rule`.
+fn ticket_draft(desk: &Desk, d: &Decision<'_>, rule: String) -> TicketDraft {
     let staff = d.sender.is_verified_staff();
     let (origin, role) = match (d.class.kind, staff) {
         (_, true) => (Origin::Staff, AuthorRole::Staff),
@@ -293,7 +355,7 @@ fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Re
     } else {
         (d.mail.text.clone(), Visibility::Public)
     };
-    let ticket_draft = TicketDraft {
+    TicketDraft {
         subject: clean_subject(&d.mail.subject, &desk.config),
         requester: d
             .mail
@@ -307,12 +369,11 @@ fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Re
             .clone()
             .or_else(|| desk.config.inbound.default_category.clone()),
         recipients: initial_recipients(desk, d.mail),
-        rule: Some(d.rule()),
+        rule: Some(rule),
         root_message_id: d.mail.message_id.clone(),
+        correlation: None,
         opening: draft(d, role, visibility, text),
-    };
-    let ticket = desk.open_ticket(tx, ticket_draft, &trigger(d))?;
-    Ok(Disposition::NewTicket { ticket: ticket.id })
+    }
 }
 
 /// From + To + Cc minus support addresses and staff.
@@ -326,39 +387,59 @@ fn initial_recipients(desk: &Desk, mail: &InboundMail) -> BTreeSet<String> {
         .collect()
 }
 
+/// A reply to ticket `id`: a comment. On a closed ticket a staff reply
+/// leaves it closed (`#close` is then a no-op; a public one is still
+/// relayed), automated mail leaves it closed, and a customer reply follows
+/// the closed-ticket policy ([`closed::decide`]).
 fn reply(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
     d: &Decision<'_>,
     id: TicketId,
-) -> anyhow::Result<Disposition> {
+) -> anyhow::Result<Applied> {
     let mut ticket = desk.ticket(id)?;
     let trigger = trigger(d);
-    let comment = if d.sender.is_verified_staff() {
-        staff_reply(desk, tx, d, &mut ticket, &trigger)?
+    let was_closed = ticket.status == Status::Closed;
+    if d.sender.is_verified_staff() {
+        let comment = staff_reply(desk, tx, d, &mut ticket, &trigger)?;
+        tx.put_ticket(&ticket)?;
+        let applied = Applied::comment(id, comment.seq);
+        return Ok(match was_closed {
+            true => applied.note("closed-ticket:staff-reply-kept-closed"),
+            false => applied,
+        });
+    }
+    let role = if d.class.kind == MailKind::Automated {
+        AuthorRole::Automated
     } else {
-        let role = if d.class.kind == MailKind::Automated {
-            AuthorRole::Automated
-        } else {
-            AuthorRole::Customer
-        };
-        if ticket.status == Status::Closed
-            && role == AuthorRole::Customer
-            && desk.config.alerts.reopen_on_customer_reply
-        {
-            desk.reopen_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
-        }
-        desk.add_comment(
-            tx,
-            &mut ticket,
-            draft(d, role, Visibility::Public, outside_reply_text(d.mail)),
-            &trigger,
-        )?
+        AuthorRole::Customer
     };
+    let mut notes = Vec::new();
+    if was_closed && role == AuthorRole::Customer {
+        match closed::decide(&ticket, d.mail, &desk.config.closed_tickets, Utc::now()) {
+            closed::ClosedReply::Reopen(note) => {
+                desk.reopen_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
+                notes.push(note);
+            }
+            closed::ClosedReply::KeepClosed(note) => notes.push(note),
+            closed::ClosedReply::FollowUp(why) => {
+                return closed::follow_up(desk, tx, d, ticket, &why);
+            }
+        }
+    }
+    let comment = desk.add_comment(
+        tx,
+        &mut ticket,
+        draft(d, role, Visibility::Public, outside_reply_text(d.mail)),
+        &trigger,
+    )?;
     tx.put_ticket(&ticket)?;
-    Ok(Disposition::Comment {
-        ticket: id,
-        seq: comment.seq,
+    Ok(Applied {
+        disposition: Disposition::Comment {
+            ticket: id,
+            seq: comment.seq,
+        },
+        notes,
     })
 }
 
@@ -400,25 +481,6 @@ fn outside_reply_text(mail: &InboundMail) -> String {
     } else {
         new
     }
-}
-
-fn bounce_note(
-    desk: &Desk,
-    tx: &mut WriteTx<'_>,
-    d: &Decision<'_>,
-    id: TicketId,
-) -> anyhow::Result<Disposition> {
-    let mut ticket = desk.ticket(id)?;
-    let summary: String = d.mail.text.lines().take(30).collect::<Vec<_>>().join("\n");
-    let text = format!("Delivery problem reported ({}):\n\n{summary}", d.class.rule);
-    let mut note = draft(d, AuthorRole::System, Visibility::Internal, text);
-    note.html = None;
-    let comment = desk.add_comment(tx, &mut ticket, note, &trigger(d))?;
-    tx.put_ticket(&ticket)?;
-    Ok(Disposition::Comment {
-        ticket: id,
-        seq: comment.seq,
-    })
 }
 
 struct StoreLookup<'a>(&'a Desk);

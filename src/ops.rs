@@ -341,6 +341,7 @@ fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Response, OpError
         recipients: all,
         rule: None,
         root_message_id: None,
+        correlation: None,
         opening: staff_draft(actor, text, false),
     };
     let mut tx = desk.store.begin();

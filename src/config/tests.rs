@@ -100,7 +100,13 @@ fn example_config_parses_with_documented_values() {
     assert_eq!(c.outbound.retry.max_backoff, Duration::from_secs(3600));
 
     assert!(!c.alerts.acknowledge_cc);
-    assert!(c.alerts.reopen_on_customer_reply);
+    assert_eq!(
+        c.closed_tickets.customer_reply,
+        ReopenPolicy::ReopenWithin(chrono::Duration::days(14))
+    );
+    assert!(c.closed_tickets.thanks_keeps_closed);
+    assert!(c.bounces.verp);
+    assert_eq!(c.bounces.soft_bounce_limit, 3);
     assert_eq!(
         c.alerts.notify_staff.iter().copied().collect::<Vec<_>>(),
         [StaffEvent::NewTicket, StaffEvent::CustomerReply]
@@ -190,7 +196,16 @@ fn minimal_config_gets_defaults() {
     assert_eq!(c.outbound.retry.initial_backoff, Duration::from_secs(30));
     assert_eq!(c.outbound.retry.max_backoff, Duration::from_secs(3600));
     assert!(!c.alerts.acknowledge_cc);
-    assert!(c.alerts.reopen_on_customer_reply);
+    assert_eq!(
+        c.closed_tickets.customer_reply,
+        ReopenPolicy::ReopenWithin(chrono::Duration::days(
+            raw::DEFAULT_REOPEN_WITHIN_DAYS.into()
+        ))
+    );
+    assert!(c.closed_tickets.thanks_keeps_closed);
+    assert!(c.bounces.verp);
+    assert_eq!(c.bounces.soft_bounce_limit, raw::DEFAULT_SOFT_BOUNCE_LIMIT);
+    assert!(c.correlations.is_empty());
     assert!(c.alerts.notify_staff.is_empty());
     assert!(c.alerts.staff_recipients.is_empty());
     assert_eq!(c.alerts.rate_limit_max, 10);

@@ -1,6 +1,10 @@
 //! Where outgoing mail goes: SMTP through lettre (implicit TLS, STARTTLS or
 //! plain) or a folder of `.eml` files for local use. Every send returns a
 //! [`SendResult`] that separates transient from permanent failures.
+//!
+//! SMTP uses the message's envelope (see [`super::compose`]); a `.eml`
+//! file records the envelope sender as a `Return-Path` line, as a
+//! delivering server would.
 
 use std::path::PathBuf;
 
@@ -52,7 +56,7 @@ impl Transport {
     /// (the same name on every retry, so a resend overwrites, not doubles).
     pub async fn send(&self, message: &Message, name: &str) -> SendResult {
         match self {
-            Transport::File(dir) => write_file(dir, name, &message.formatted()).await,
+            Transport::File(dir) => write_file(dir, name, &as_delivered(message)).await,
             Transport::Smtp(smtp) => match smtp.send(message.clone()).await {
                 Ok(_) => SendResult::Sent,
                 Err(e) if e.is_permanent() => SendResult::Permanent(format!("{e:#}")),
@@ -60,6 +64,16 @@ impl Transport {
             },
         }
     }
+}
+
+/// The message as a mailbox would store it: `Return-Path` first.
+fn as_delivered(message: &Message) -> Vec<u8> {
+    let mut bytes = match message.envelope().from() {
+        Some(sender) => format!("Return-Path: <{sender}>\r\n").into_bytes(),
+        None => Vec::new(),
+    };
+    bytes.extend_from_slice(&message.formatted());
+    bytes
 }
 
 async fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> SendResult {
