@@ -110,3 +110,29 @@ fn smtp_transport(config: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Toki
     }
     Ok(builder.build())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_records_the_envelope_sender_as_return_path() {
+        let envelope = lettre::address::Envelope::new(
+            "support+b3.abc@example.test".parse().ok(),
+            vec!["carol@customer.test".parse().expect("address")],
+        )
+        .expect("envelope");
+        let message = Message::builder()
+            .from("support@example.test".parse().expect("mailbox"))
+            .to("carol@customer.test".parse().expect("mailbox"))
+            .subject("s")
+            .envelope(envelope)
+            .body(String::from("b"))
+            .expect("message");
+        let text = String::from_utf8(as_delivered(&message)).expect("utf-8");
+        assert!(
+            text.starts_with("Return-Path: <support+b3.abc@example.test>\r\nFrom: "),
+            "{text}"
+        );
+    }
+}
