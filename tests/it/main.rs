@@ -4,8 +4,11 @@
 //! - `daemon`: `ticketd serve` as a child process, with the CLI going
 //!   through its local API;
 //! - `smtp`: delivery through a real Postfix into Dovecot, read back over
-//!   IMAP (needs the loopback mail stack of `scripts/test`).
+//!   IMAP (needs the loopback mail stack of `scripts/test`);
+//! - `bounces`: bounces of our mail, replies to closed tickets and
+//!   automated-mail correlation, with the file transport.
 
+mod bounces;
 mod cli;
 mod daemon;
 mod smtp;
