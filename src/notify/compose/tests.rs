@@ -127,7 +127,7 @@ fn the_envelope_sender_is_the_items_keyed_bounce_address_unless_verp_is_off() {
         key.verify_bounce_address(&from, "support@example.test"),
         Some(ack.id)
     );
-    assert_eq!(to, [ack.recipient.clone()]);
+    assert_eq!(to, std::slice::from_ref(&ack.recipient));
     let off = testutil::config(&[("verp = true", "verp = false")]);
     assert_eq!(
         envelope_from(&off).0.as_deref(),
