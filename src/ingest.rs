@@ -387,35 +387,38 @@ fn initial_recipients(desk: &Desk, mail: &InboundMail) -> BTreeSet<String> {
         .collect()
 }
 
-/// A reply to ticket `id`: a comment. On a closed ticket a staff reply
-/// leaves it closed (`#close` is then a no-op; a public one is still
-/// relayed), automated mail leaves it closed, and a customer reply follows
-/// the closed-ticket policy ([`closed::decide`]).
+/// A reply to ticket `id`: a comment, from staff ([`staff_reply`]) or
+/// from outside ([`outside_reply`]).
 fn reply(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
     d: &Decision<'_>,
     id: TicketId,
 ) -> anyhow::Result<Applied> {
-    let mut ticket = desk.ticket(id)?;
-    let trigger = trigger(d);
-    let was_closed = ticket.status == Status::Closed;
+    let ticket = desk.ticket(id)?;
     if d.sender.is_verified_staff() {
-        let comment = staff_reply(desk, tx, d, &mut ticket, &trigger)?;
-        tx.put_ticket(&ticket)?;
-        let applied = Applied::comment(id, comment.seq);
-        return Ok(match was_closed {
-            true => applied.note("closed-ticket:staff-reply-kept-closed"),
-            false => applied,
-        });
-    }
-    let role = if d.class.kind == MailKind::Automated {
-        AuthorRole::Automated
+        staff_reply(desk, tx, d, ticket)
     } else {
-        AuthorRole::Customer
+        outside_reply(desk, tx, d, ticket)
+    }
+}
+
+/// A customer's or an application's reply. On a closed ticket automated
+/// mail leaves it closed and a customer reply follows the closed-ticket
+/// policy ([`closed::decide`]).
+fn outside_reply(
+    desk: &Desk,
+    tx: &mut WriteTx<'_>,
+    d: &Decision<'_>,
+    mut ticket: Ticket,
+) -> anyhow::Result<Applied> {
+    let trigger = trigger(d);
+    let role = match d.class.kind {
+        MailKind::Automated => AuthorRole::Automated,
+        _ => AuthorRole::Customer,
     };
     let mut notes = Vec::new();
-    if was_closed && role == AuthorRole::Customer {
+    if ticket.status == Status::Closed && role == AuthorRole::Customer {
         match closed::decide(&ticket, d.mail, &desk.config.closed_tickets, Utc::now()) {
             closed::ClosedReply::Reopen(note) => {
                 desk.reopen_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
@@ -427,32 +430,32 @@ fn reply(
             }
         }
     }
+    let text = outside_reply_text(d.mail);
     let comment = desk.add_comment(
         tx,
         &mut ticket,
-        draft(d, role, Visibility::Public, outside_reply_text(d.mail)),
+        draft(d, role, Visibility::Public, text),
         &trigger,
     )?;
     tx.put_ticket(&ticket)?;
-    Ok(Applied {
-        disposition: Disposition::Comment {
-            ticket: id,
-            seq: comment.seq,
-        },
-        notes,
-    })
+    let mut applied = Applied::comment(ticket.id, comment.seq);
+    applied.notes = notes;
+    Ok(applied)
 }
 
 /// A proven staff member's reply: commands apply, the new text (quoted
 /// history removed) becomes a public reply unless `#internal`. A reply with
-/// no new text is kept as an internal note, never relayed empty.
+/// no new text is kept as an internal note, never relayed empty. On a
+/// closed ticket the reply is stored (a public one relayed) and the ticket
+/// stays closed; `#close` is then a no-op.
 fn staff_reply(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
     d: &Decision<'_>,
-    ticket: &mut Ticket,
-    trigger: &Trigger,
-) -> anyhow::Result<crate::model::Comment> {
+    mut ticket: Ticket,
+) -> anyhow::Result<Applied> {
+    let trigger = &trigger(d);
+    let was_closed = ticket.status == Status::Closed;
     let (cmds, text) = commands::extract(&content::reply_text(&d.mail.text));
     let (visibility, text) = match (cmds.internal, text.is_empty(), cmds.close) {
         (_, true, true) => (Visibility::Internal, "(closed by mail)".to_string()),
@@ -462,14 +465,20 @@ fn staff_reply(
     };
     let comment = desk.add_comment(
         tx,
-        ticket,
+        &mut ticket,
         draft(d, AuthorRole::Staff, visibility, text),
         trigger,
     )?;
     if cmds.close {
-        desk.close_ticket(tx, ticket, &d.sender.address, trigger)?;
+        desk.close_ticket(tx, &mut ticket, &d.sender.address, trigger)?;
     }
-    Ok(comment)
+    tx.put_ticket(&ticket)?;
+    let applied = Applied::comment(ticket.id, comment.seq);
+    Ok(if was_closed {
+        applied.note("closed-ticket:staff-reply-kept-closed")
+    } else {
+        applied
+    })
 }
 
 /// The text stored for a reply from outside: the new part, or everything
