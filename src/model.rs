@@ -170,7 +170,7 @@ pub struct Ticket {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub delivery: BTreeMap<String, RecipientDelivery>,
     /// Links to earlier and later tickets of the same conversation.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "TicketLinks::is_empty")]
     pub links: TicketLinks,
     /// Correlation key of an automated-mail rule (`rule/correlation:key`)
     /// while this ticket collects that key's mail (see
@@ -189,6 +189,13 @@ pub struct TicketLinks {
     /// Tickets opened as follow-ups of this one, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub follow_ups: Vec<TicketId>,
+}
+
+impl TicketLinks {
+    /// Whether there are no links.
+    pub fn is_empty(&self) -> bool {
+        self.follow_up_of.is_none() && self.follow_ups.is_empty()
+    }
 }
 
 /// How bad a reported delivery problem is for the address.

@@ -190,8 +190,20 @@ fn ticket(d: &TicketDetail, config: &Config) {
             if let OutboxStatus::Suppressed { rule } = &i.status {
                 println!("        not sent: {rule}");
             }
+            if let Some(problem) = bounce_of(&d.ticket, i.id) {
+                println!("        bounced: {problem}");
+            }
         }
     }
+}
+
+/// The latest recorded bounce of outbox item `item`, if any.
+fn bounce_of(t: &Ticket, item: u64) -> Option<&crate::model::DeliveryProblem> {
+    t.delivery
+        .values()
+        .flat_map(|d| d.failing.iter().chain(std::iter::once(&d.last)))
+        .filter(|p| p.outbox_item == Some(item))
+        .max_by_key(|p| p.at)
 }
 
 fn ticket_header(t: &Ticket, config: &Config) {

@@ -109,6 +109,7 @@ fn a_bounced_acknowledgement_stops_mail_to_that_address_until_reset() {
         "carol@customer.test [not mailed: hard bounce 5.1.1",
         "Bounce: mail to carol@customer.test failed permanently (hard bounce, 5.1.1).",
         "mail to carol@customer.test stopped",
+        "bounced: hard bounce 5.1.1",
     ] {
         assert!(shown.contains(part), "{part:?} in\n{shown}");
     }
