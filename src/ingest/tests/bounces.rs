@@ -463,3 +463,41 @@ fn an_auto_reply_to_our_closing_alert_never_reopens_or_gets_an_answer() {
     assert_eq!(outbox(&desk).len(), before);
     assert_eq!(desk.store.comments(TicketId(1)).unwrap().len(), comments);
 }
+
+#[test]
+fn a_bounce_cut_short_anywhere_never_errs_opens_reopens_or_sends() {
+    let (_dir, desk) = testutil::desk(&[]);
+    feed(&desk, NEW_MAIL);
+    close(&desk);
+    let ack = ack_of(&desk);
+    let full = dsn(
+        &bounce_address(&desk, &ack),
+        "cut@mx",
+        &ack.message_id,
+        CAROL,
+        "failed",
+        "5.1.1",
+    );
+    let lines: Vec<&str> = full.lines().collect();
+    let before = outbox(&desk).len();
+    for n in 1..lines.len() {
+        // A distinct Message-ID per cut, so none is a duplicate.
+        let text = lines[..n]
+            .join("\n")
+            .replace("cut@mx", &format!("cut-{n}@mx"));
+        let outcome = crate::ingest::ingest(
+            &desk,
+            text.as_bytes(),
+            crate::model::Source::Other("cut".into()),
+        )
+        .unwrap_or_else(|e| panic!("cut after line {n}: {e:#}"));
+        if outcome.rule.starts_with("bounce:") {
+            assert!(
+                !matches!(outcome.disposition, Disposition::NewTicket { .. }),
+                "cut after line {n}: {outcome:?}"
+            );
+        }
+        assert_eq!(desk.ticket(TicketId(1)).unwrap().status, Status::Closed);
+        assert_eq!(outbox(&desk).len(), before, "cut after line {n}");
+    }
+}

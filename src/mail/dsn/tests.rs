@@ -380,3 +380,19 @@ fn garbage_never_panics_and_reads_as_unknown() {
         let _ = parse(&raw[..cut]);
     }
 }
+
+#[test]
+fn every_fixture_cut_short_still_parses_without_panicking() {
+    let dir = format!("{}/tests/fixtures/dsn", env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixture folder") {
+        let raw = std::fs::read(entry.expect("entry").path()).expect("fixture");
+        for cut in (0..raw.len()).step_by(7) {
+            if let Some(report) = parse(&raw[..cut]) {
+                assert!(report.recipients.len() <= 3, "{report:?}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} cuts");
+}
