@@ -484,3 +484,56 @@ pub struct MessageRecord {
     /// When it was ingested.
     pub received_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: BounceKind, status: &str) -> DeliveryProblem {
+        DeliveryProblem {
+            at: Utc::now(),
+            kind,
+            status: Some(status.into()),
+            diagnostic: None,
+            outbox_item: None,
+        }
+    }
+
+    #[test]
+    fn delivery_state_counts_soft_bounces_and_keeps_the_problem_that_stopped_mail() {
+        let soft = || problem(BounceKind::Soft, "4.2.2");
+        let one = RecipientDelivery::after(None, soft(), 2);
+        assert_eq!((one.soft_bounces, one.is_failing()), (1, false));
+        let delayed =
+            RecipientDelivery::after(Some(&one), problem(BounceKind::Delayed, "4.4.1"), 2);
+        assert_eq!((delayed.soft_bounces, delayed.is_failing()), (1, false));
+        let two = RecipientDelivery::after(Some(&delayed), soft(), 2);
+        assert!(two.is_failing());
+        let hard_later =
+            RecipientDelivery::after(Some(&two), problem(BounceKind::Hard, "5.1.1"), 2);
+        assert_eq!(
+            hard_later.failing.and_then(|p| p.status).as_deref(),
+            Some("4.2.2"),
+            "the first reason stays"
+        );
+        assert_eq!(hard_later.last.status.as_deref(), Some("5.1.1"));
+    }
+
+    #[test]
+    fn soft_limit_zero_never_stops_mail_but_a_hard_bounce_does() {
+        let mut state = None;
+        for _ in 0..10 {
+            state = Some(RecipientDelivery::after(
+                state.as_ref(),
+                problem(BounceKind::Soft, "5.7.1"),
+                0,
+            ));
+        }
+        let state = state.expect("a state");
+        assert_eq!((state.soft_bounces, state.is_failing()), (10, false));
+        assert!(
+            RecipientDelivery::after(Some(&state), problem(BounceKind::Hard, "5.1.1"), 0)
+                .is_failing()
+        );
+    }
+}

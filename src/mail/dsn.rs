@@ -289,20 +289,20 @@ fn is_delivery_status(part: &MessagePart<'_>) -> bool {
 fn field_groups(text: &str) -> Vec<Vec<(String, String)>> {
     let mut groups: Vec<Vec<(String, String)>> = vec![Vec::new()];
     for line in text.lines() {
-        let current = groups.last_mut().filter(|_| !line.trim().is_empty());
-        match (current, line.starts_with([' ', '\t'])) {
-            (None, _) => groups.push(Vec::new()),
-            (Some(group), true) => {
-                if let Some((_, value)) = group.last_mut() {
-                    value.push(' ');
-                    value.push_str(line.trim());
-                }
+        if line.trim().is_empty() {
+            groups.push(Vec::new());
+            continue;
+        }
+        let Some(group) = groups.last_mut() else {
+            continue;
+        };
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = group.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
             }
-            (Some(group), false) => {
-                if let Some((name, value)) = line.split_once(':') {
-                    group.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-                }
-            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            group.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
     }
     groups.retain(|g| !g.is_empty());
