@@ -221,7 +221,8 @@ fn admin_rule(mail: &InboundMail, rules: &[AutomatedRule]) -> Option<Classificat
     })
 }
 
-fn rule_matches(rule: &AutomatedRule, mail: &InboundMail) -> bool {
+/// Whether every condition of an admin rule matches the mail.
+pub fn rule_matches(rule: &AutomatedRule, mail: &InboundMail) -> bool {
     let from = mail.from.as_deref().unwrap_or("");
     rule.from.as_ref().is_none_or(|r| r.is_match(from))
         && rule

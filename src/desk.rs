@@ -2,6 +2,10 @@
 //! the thread key, and offers the ticket operations that every entry point
 //! (mail ingest, CLI, API) shares. Each operation writes its change, the
 //! event it causes and the alerts that event queues in one store commit.
+//!
+//! Indexes kept here, in the same commit as the change they follow: a
+//! ticket's Message-IDs, and the correlation key of an automated ticket
+//! (pointing at the ticket only while it is open).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,10 +14,11 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::model::{
-    Attachment, AuthorRole, Comment, EventKind, Origin, Status, Ticket, TicketEvent, TicketId,
-    Visibility, normalize_address,
+    Attachment, AuthorRole, Comment, DeliveryProblem, EventKind, Origin, RecipientDelivery, Status,
+    Ticket, TicketEvent, TicketId, TicketLinks, Visibility, normalize_address,
 };
-use crate::notify::queue::{Trigger, queue_alerts};
+use crate::notify::queue::{Trigger, new_item, queue_alerts};
+use crate::outbox::OutboxStatus;
 use crate::rules::{Action, AlertIntent, EventContext, evaluate};
 use crate::store::{Store, WriteTx};
 use crate::token::ThreadKey;
@@ -65,9 +70,14 @@ pub struct TicketDraft {
     pub rule: Option<String>,
     /// Message-ID of the opening mail, if any.
     pub root_message_id: Option<String>,
+    /// Correlation key this ticket collects mail for while open.
+    pub correlation: Option<String>,
     /// First comment.
     pub opening: CommentDraft,
 }
+
+/// Author name of notes ticketd writes itself.
+pub const SYSTEM_AUTHOR: &str = "ticketd";
 
 impl Desk {
     /// Opens the store named in `config` and loads the thread key.
@@ -124,8 +134,14 @@ impl Desk {
             rule: draft.rule,
             root_message_id: Some(root.clone()),
             event_count: 0,
+            delivery: Default::default(),
+            links: TicketLinks::default(),
+            correlation: draft.correlation,
         };
         tx.index_message_id(&root, id);
+        if let Some(key) = &ticket.correlation {
+            tx.index_correlation(key, id);
+        }
         let actor = draft.opening.author.clone();
         let opening = self.store_comment(tx, &mut ticket, draft.opening)?;
         self.record_event(
@@ -166,13 +182,40 @@ impl Desk {
             comment,
             config: &self.config,
         };
-        let intents: Vec<AlertIntent> = evaluate(&ctx)
-            .into_iter()
-            .map(|action| match action {
-                Action::Notify(intent) => intent,
-            })
-            .collect();
+        let mut intents: Vec<AlertIntent> = Vec::new();
+        let mut held = Vec::new();
+        for action in evaluate(&ctx) {
+            match action {
+                Action::Notify(intent) => intents.push(intent),
+                Action::Hold { intent, reason } => held.push((intent, reason)),
+            }
+        }
         queue_alerts(self, tx, ticket, &intents, comment, trigger)?;
+        for (intent, reason) in held {
+            self.queue_held(tx, ticket, &intent, reason, comment, trigger)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a held-back alert as a suppressed outbox item with its
+    /// reason, so `tickets show` and `outbox list` say what was not sent.
+    fn queue_held(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &Ticket,
+        intent: &AlertIntent,
+        reason: String,
+        comment: Option<&Comment>,
+        trigger: &Trigger,
+    ) -> anyhow::Result<()> {
+        for recipient in &intent.recipients {
+            let id = tx.next_outbox_id()?;
+            let mut item = new_item(self, id, ticket, intent, recipient, comment, trigger);
+            item.status = OutboxStatus::Suppressed {
+                rule: reason.clone(),
+            };
+            tx.put_outbox(&item, None)?;
+        }
         Ok(())
     }
 
@@ -229,6 +272,14 @@ impl Desk {
         }
         ticket.status = Status::Closed;
         ticket.closed_at = Some(Utc::now());
+        if let Some(key) = &ticket.correlation
+            && self
+                .store
+                .correlated_ticket(key)?
+                .is_none_or(|t| t == ticket.id)
+        {
+            tx.unindex_correlation(key);
+        }
         self.record_event(tx, ticket, EventKind::Closed, actor, None, trigger)?;
         Ok(true)
     }
@@ -246,7 +297,87 @@ impl Desk {
         }
         ticket.status = Status::Open;
         ticket.closed_at = None;
+        if let Some(key) = &ticket.correlation
+            && self.store.correlated_ticket(key)?.is_none()
+        {
+            tx.index_correlation(key, ticket.id);
+        }
         self.record_event(tx, ticket, EventKind::Reopened, actor, None, trigger)?;
+        Ok(true)
+    }
+
+    /// Opens a follow-up of the closed ticket `previous`: links both ways,
+    /// records the link in `previous`'s history and puts an internal note
+    /// saying why on the new ticket. Stores both tickets.
+    pub fn open_follow_up(
+        &self,
+        tx: &mut WriteTx<'_>,
+        previous: &mut Ticket,
+        draft: TicketDraft,
+        why: &str,
+        trigger: &Trigger,
+    ) -> anyhow::Result<Ticket> {
+        let actor = draft.opening.author.clone();
+        let mut ticket = self.open_ticket(tx, draft, trigger)?;
+        ticket.links.follow_up_of = Some(previous.id);
+        previous.links.follow_ups.push(ticket.id);
+        let kind = EventKind::FollowUpOpened { ticket: ticket.id };
+        self.record_event(tx, previous, kind, &actor, None, &Trigger::default())?;
+        tx.put_ticket(previous)?;
+        let closed = previous
+            .closed_at
+            .map(|t| t.format(" on %Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let text = format!(
+            "Follow-up of #{} \"{}\" (closed{closed}): {why}.",
+            previous.id, previous.subject
+        );
+        self.add_comment(tx, &mut ticket, system_note(text), trigger)?;
+        tx.put_ticket(&ticket)?;
+        Ok(ticket)
+    }
+
+    /// Records a bounce for `address`; returns true when mail to it stops
+    /// on this ticket because of it (see [`RecipientDelivery::after`]).
+    /// Does not store the ticket.
+    pub fn record_delivery_problem(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        address: &str,
+        problem: DeliveryProblem,
+        actor: &str,
+    ) -> anyhow::Result<bool> {
+        let address = normalize_address(address);
+        let previous = ticket.delivery.get(&address);
+        let was_failing = previous.is_some_and(RecipientDelivery::is_failing);
+        let limit = self.config.bounces.soft_bounce_limit;
+        let next = RecipientDelivery::after(previous, problem, limit);
+        let stopped = !was_failing && next.is_failing();
+        let reason = next.failing.as_ref().map(ToString::to_string);
+        ticket.delivery.insert(address.clone(), next);
+        if let (true, Some(reason)) = (stopped, reason) {
+            let kind = EventKind::DeliveryStopped { address, reason };
+            self.record_event(tx, ticket, kind, actor, None, &Trigger::default())?;
+        }
+        Ok(stopped)
+    }
+
+    /// Forgets an address's bounces on a ticket, so it is mailed again
+    /// (no-op when there are none). Does not store the ticket.
+    pub fn reset_delivery(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        address: &str,
+        actor: &str,
+    ) -> anyhow::Result<bool> {
+        let address = normalize_address(address);
+        if ticket.delivery.remove(&address).is_none() {
+            return Ok(false);
+        }
+        let kind = EventKind::DeliveryReset { address };
+        self.record_event(tx, ticket, kind, actor, None, &Trigger::default())?;
         Ok(true)
     }
 
@@ -274,5 +405,18 @@ impl Desk {
             self.record_event(tx, ticket, kind, actor, None, &Trigger::default())?;
         }
         Ok(changed)
+    }
+}
+
+/// An internal note written by ticketd itself.
+pub fn system_note(text: String) -> CommentDraft {
+    CommentDraft {
+        author: SYSTEM_AUTHOR.into(),
+        role: AuthorRole::System,
+        visibility: Visibility::Internal,
+        text,
+        html: None,
+        attachments: Vec::new(),
+        source_message: None,
     }
 }

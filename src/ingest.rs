@@ -14,8 +14,24 @@
 //!
 //! Commits are not flushed here; callers flush once per batch before they
 //! acknowledge the source.
+//!
+//! What a message does, by kind (see [`crate::classify`]):
+//! - our own mail and auto-replies: stored as ignored, never answered,
+//!   never reopen anything;
+//! - bounces: an internal note on the ticket they belong to and a mark on
+//!   the recipient ([`bounce`]); never a ticket, reopen or alert;
+//! - a reply: a comment; on a closed ticket the closed-ticket policy
+//!   decides between reopening, a comment that leaves it closed, and a
+//!   linked follow-up ticket ([`closed`]);
+//! - new automated mail: a correlation key may add it to the open ticket
+//!   of the same key, or close that ticket on recovery ([`correlate`]);
+//! - anything else: a new ticket.
 
 use std::collections::BTreeSet;
+
+mod bounce;
+mod closed;
+mod correlate;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -184,6 +200,7 @@ fn record(
 /// Everything decided about one message before it is stored.
 struct Decision<'m> {
     mail: &'m InboundMail,
+    raw: &'m [u8],
     class: Classification,
     sender: SenderRole,
     thread: Option<ThreadMatch>,
@@ -200,6 +217,42 @@ impl Decision<'_> {
             rule.push_str(t.rule());
         }
         rule
+    }
+
+    /// The rule with what applying it added, e.g. the closed-ticket policy.
+    fn rule_with(&self, notes: &[String]) -> String {
+        std::iter::once(self.rule())
+            .chain(notes.iter().cloned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// What applying a decision did, and notes for the recorded rule.
+struct Applied {
+    disposition: Disposition,
+    notes: Vec<String>,
+}
+
+impl Applied {
+    fn new(disposition: Disposition) -> Applied {
+        Applied {
+            disposition,
+            notes: Vec::new(),
+        }
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Applied {
+        self.notes.push(note.into());
+        self
+    }
+
+    fn comment(ticket: TicketId, seq: u32) -> Applied {
+        Applied::new(Disposition::Comment { ticket, seq })
+    }
+
+    fn ignored(ticket: Option<TicketId>, reason: String) -> Applied {
+        Applied::new(Disposition::Ignored { ticket, reason })
     }
 }
 
@@ -227,14 +280,16 @@ fn decide_and_store(
     );
     let decision = Decision {
         mail,
+        raw,
         class,
         sender,
         thread,
         raw_key: fingerprint.to_string(),
         default_category: desk.config.default_category(&source),
     };
-    let rule = decision.rule();
-    let disposition = apply(desk, &mut tx, &decision)?;
+    let applied = apply(desk, &mut tx, &decision)?;
+    let rule = decision.rule_with(&applied.notes);
+    let disposition = applied.disposition;
     if let Some(id) = &mail.message_id
         && let Some(ticket) = disposition.ticket()
     {
@@ -266,19 +321,20 @@ fn classify_context(desk: &Desk) -> ClassifyContext<'_> {
     }
 }
 
-fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Disposition> {
+fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Applied> {
     let threaded = d.thread.map(ThreadMatch::ticket);
     match (d.class.kind, threaded) {
-        (MailKind::OwnLoop | MailKind::AutoReply, ticket) => Ok(Disposition::Ignored {
-            ticket,
-            reason: d.class.rule.clone(),
-        }),
-        (MailKind::Bounce, None) => Ok(Disposition::Ignored {
-            ticket: None,
-            reason: d.class.rule.clone(),
-        }),
-        (MailKind::Bounce, Some(id)) => bounce_note(desk, tx, d, id),
+        (MailKind::OwnLoop | MailKind::AutoReply, ticket) => {
+            Ok(Applied::ignored(ticket, d.class.rule.clone()))
+        }
+        (MailKind::Bounce, _) => bounce::handle(desk, tx, d),
         (MailKind::Human | MailKind::Automated, Some(id)) => reply(desk, tx, d, id),
+        (MailKind::Automated, None) if !d.sender.is_verified_staff() => {
+            match correlate::find(d.mail, &desk.config) {
+                Some(found) => correlate::apply(desk, tx, d, found),
+                None => new_ticket(desk, tx, d),
+            }
+        }
         (MailKind::Human | MailKind::Automated, None) => new_ticket(desk, tx, d),
     }
 }
@@ -317,7 +373,13 @@ fn draft(d: &Decision<'_>, role: AuthorRole, visibility: Visibility, text: Strin
     }
 }
 
-fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Disposition> {
+fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Applied> {
+    let ticket = desk.open_ticket(tx, ticket_draft(desk, d, d.rule()), &trigger(d))?;
+    Ok(Applied::new(Disposition::NewTicket { ticket: ticket.id }))
+}
+
+/// The ticket a message opens, recording `rule`.
+fn ticket_draft(desk: &Desk, d: &Decision<'_>, rule: String) -> TicketDraft {
     let staff = d.sender.is_verified_staff();
     let (origin, role) = match (d.class.kind, staff) {
         (_, true) => (Origin::Staff, AuthorRole::Staff),
@@ -337,7 +399,7 @@ fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Re
     } else {
         (d.mail.text.clone(), Visibility::Public)
     };
-    let ticket_draft = TicketDraft {
+    TicketDraft {
         subject: clean_subject(&d.mail.subject, &desk.config),
         requester: d
             .mail
@@ -351,12 +413,11 @@ fn new_ticket(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Re
             .clone()
             .or_else(|| d.default_category.clone()),
         recipients: initial_recipients(desk, d.mail),
-        rule: Some(d.rule()),
+        rule: Some(rule),
         root_message_id: d.mail.message_id.clone(),
+        correlation: None,
         opening: draft(d, role, visibility, text),
-    };
-    let ticket = desk.open_ticket(tx, ticket_draft, &trigger(d))?;
-    Ok(Disposition::NewTicket { ticket: ticket.id })
+    }
 }
 
 /// From + To + Cc minus support addresses and staff.
@@ -370,52 +431,75 @@ fn initial_recipients(desk: &Desk, mail: &InboundMail) -> BTreeSet<String> {
         .collect()
 }
 
+/// A reply to ticket `id`: a comment, from staff ([`staff_reply`]) or
+/// from outside ([`outside_reply`]).
 fn reply(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
     d: &Decision<'_>,
     id: TicketId,
-) -> anyhow::Result<Disposition> {
-    let mut ticket = desk.ticket(id)?;
-    let trigger = trigger(d);
-    let comment = if d.sender.is_verified_staff() {
-        staff_reply(desk, tx, d, &mut ticket, &trigger)?
+) -> anyhow::Result<Applied> {
+    let ticket = desk.ticket(id)?;
+    if d.sender.is_verified_staff() {
+        staff_reply(desk, tx, d, ticket)
     } else {
-        let role = if d.class.kind == MailKind::Automated {
-            AuthorRole::Automated
-        } else {
-            AuthorRole::Customer
-        };
-        if ticket.status == Status::Closed
-            && role == AuthorRole::Customer
-            && desk.config.alerts.reopen_on_customer_reply
-        {
-            desk.reopen_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
-        }
-        desk.add_comment(
-            tx,
-            &mut ticket,
-            draft(d, role, Visibility::Public, outside_reply_text(d.mail)),
-            &trigger,
-        )?
+        outside_reply(desk, tx, d, ticket)
+    }
+}
+
+/// A customer's or an application's reply. On a closed ticket automated
+/// mail leaves it closed and a customer reply follows the closed-ticket
+/// policy ([`closed::decide`]).
+fn outside_reply(
+    desk: &Desk,
+    tx: &mut WriteTx<'_>,
+    d: &Decision<'_>,
+    mut ticket: Ticket,
+) -> anyhow::Result<Applied> {
+    let trigger = trigger(d);
+    let role = match d.class.kind {
+        MailKind::Automated => AuthorRole::Automated,
+        _ => AuthorRole::Customer,
     };
+    let mut notes = Vec::new();
+    if ticket.status == Status::Closed && role == AuthorRole::Customer {
+        match closed::decide(&ticket, d.mail, &desk.config.closed_tickets, Utc::now()) {
+            closed::ClosedReply::Reopen(note) => {
+                desk.reopen_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
+                notes.push(note);
+            }
+            closed::ClosedReply::KeepClosed(note) => notes.push(note),
+            closed::ClosedReply::FollowUp(why) => {
+                return closed::follow_up(desk, tx, d, ticket, &why);
+            }
+        }
+    }
+    let text = outside_reply_text(d.mail);
+    let comment = desk.add_comment(
+        tx,
+        &mut ticket,
+        draft(d, role, Visibility::Public, text),
+        &trigger,
+    )?;
     tx.put_ticket(&ticket)?;
-    Ok(Disposition::Comment {
-        ticket: id,
-        seq: comment.seq,
-    })
+    let mut applied = Applied::comment(ticket.id, comment.seq);
+    applied.notes = notes;
+    Ok(applied)
 }
 
 /// A proven staff member's reply: commands apply, the new text (quoted
 /// history removed) becomes a public reply unless `#internal`. A reply with
-/// no new text is kept as an internal note, never relayed empty.
+/// no new text is kept as an internal note, never relayed empty. On a
+/// closed ticket the reply is stored (a public one relayed) and the ticket
+/// stays closed; `#close` is then a no-op.
 fn staff_reply(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
     d: &Decision<'_>,
-    ticket: &mut Ticket,
-    trigger: &Trigger,
-) -> anyhow::Result<crate::model::Comment> {
+    mut ticket: Ticket,
+) -> anyhow::Result<Applied> {
+    let trigger = &trigger(d);
+    let was_closed = ticket.status == Status::Closed;
     let (cmds, text) = commands::extract(&content::reply_text(&d.mail.text));
     let (visibility, text) = match (cmds.internal, text.is_empty(), cmds.close) {
         (_, true, true) => (Visibility::Internal, "(closed by mail)".to_string()),
@@ -425,14 +509,20 @@ fn staff_reply(
     };
     let comment = desk.add_comment(
         tx,
-        ticket,
+        &mut ticket,
         draft(d, AuthorRole::Staff, visibility, text),
         trigger,
     )?;
     if cmds.close {
-        desk.close_ticket(tx, ticket, &d.sender.address, trigger)?;
+        desk.close_ticket(tx, &mut ticket, &d.sender.address, trigger)?;
     }
-    Ok(comment)
+    tx.put_ticket(&ticket)?;
+    let applied = Applied::comment(ticket.id, comment.seq);
+    Ok(if was_closed {
+        applied.note("closed-ticket:staff-reply-kept-closed")
+    } else {
+        applied
+    })
 }
 
 /// The text stored for a reply from outside: the new part, or everything
@@ -444,25 +534,6 @@ fn outside_reply_text(mail: &InboundMail) -> String {
     } else {
         new
     }
-}
-
-fn bounce_note(
-    desk: &Desk,
-    tx: &mut WriteTx<'_>,
-    d: &Decision<'_>,
-    id: TicketId,
-) -> anyhow::Result<Disposition> {
-    let mut ticket = desk.ticket(id)?;
-    let summary: String = d.mail.text.lines().take(30).collect::<Vec<_>>().join("\n");
-    let text = format!("Delivery problem reported ({}):\n\n{summary}", d.class.rule);
-    let mut note = draft(d, AuthorRole::System, Visibility::Internal, text);
-    note.html = None;
-    let comment = desk.add_comment(tx, &mut ticket, note, &trigger(d))?;
-    tx.put_ticket(&ticket)?;
-    Ok(Disposition::Comment {
-        ticket: id,
-        seq: comment.seq,
-    })
 }
 
 struct StoreLookup<'a>(&'a Desk);

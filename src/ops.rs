@@ -3,7 +3,7 @@
 //! itself or the daemon runs it on the CLI's behalf. One code path, so the
 //! two can never disagree.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::desk::{CommentDraft, Desk, TicketDraft};
 use crate::ingest::{Outcome, ingest};
 use crate::model::{
-    AuthorRole, Comment, MessageRecord, Origin, Source, Status, Ticket, TicketEvent, TicketId,
-    Visibility, normalize_address,
+    AuthorRole, Comment, MessageRecord, Origin, RecipientDelivery, Source, Status, Ticket,
+    TicketEvent, TicketId, Visibility, normalize_address,
 };
 use crate::notify::compose::template_context;
 use crate::notify::queue::{Trigger, new_item};
@@ -78,6 +78,13 @@ pub enum Request {
     },
     /// Remove an external recipient.
     RecipientsRemove {
+        /// Ticket.
+        id: TicketId,
+        /// Address.
+        address: String,
+    },
+    /// Forget an address's bounces on a ticket, so it is mailed again.
+    RecipientsReset {
         /// Ticket.
         id: TicketId,
         /// Address.
@@ -166,6 +173,9 @@ pub enum Response {
         id: TicketId,
         /// Addresses.
         recipients: BTreeSet<String>,
+        /// Bounce state of addresses that bounced on the ticket.
+        #[serde(default)]
+        delivery: BTreeMap<String, RecipientDelivery>,
     },
     /// Outbox items.
     Outbox {
@@ -268,12 +278,10 @@ fn dispatch(desk: &Desk, request: Request) -> Result<Response, OpError> {
         } => comment(desk, id, text, internal, actor),
         Request::TicketClose { id, actor } => change_status(desk, id, true, &actor),
         Request::TicketReopen { id, actor } => change_status(desk, id, false, &actor),
-        Request::RecipientsList { id } => Ok(Response::Recipients {
-            id,
-            recipients: load(desk, id)?.recipients,
-        }),
+        Request::RecipientsList { id } => Ok(recipients(load(desk, id)?)),
         Request::RecipientsAdd { id, address } => edit_recipients(desk, id, &address, true),
         Request::RecipientsRemove { id, address } => edit_recipients(desk, id, &address, false),
+        Request::RecipientsReset { id, address } => reset_recipient(desk, id, &address),
         Request::OutboxList { status, limit } => list_outbox(desk, status, limit),
         Request::OutboxRetry { id } => retry_outbox(desk, id),
         Request::MessagesList { filter, limit } => list_messages(desk, &filter, limit),
@@ -341,6 +349,7 @@ fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Response, OpError
         recipients: all,
         rule: None,
         root_message_id: None,
+        correlation: None,
         opening: staff_draft(actor, text, false),
     };
     let mut tx = desk.store.begin();
@@ -427,6 +436,16 @@ fn change_status(desk: &Desk, id: TicketId, close: bool, actor: &str) -> Result<
     })
 }
 
+fn recipients(ticket: Ticket) -> Response {
+    Response::Recipients {
+        id: ticket.id,
+        recipients: ticket.recipients,
+        delivery: ticket.delivery,
+    }
+}
+
+/// Adds or removes a recipient. Adding an address that bounced on the
+/// ticket also clears its bounces: staff vouch for it again.
 fn edit_recipients(
     desk: &Desk,
     id: TicketId,
@@ -441,14 +460,27 @@ fn edit_recipients(
     }
     let mut ticket = load(desk, id)?;
     let mut tx = desk.store.begin();
-    if desk.change_recipient(&mut tx, &mut ticket, &address, add, "cli")? {
+    let changed = desk.change_recipient(&mut tx, &mut ticket, &address, add, "cli")?;
+    let reset = add && desk.reset_delivery(&mut tx, &mut ticket, &address, "cli")?;
+    if changed || reset {
         tx.put_ticket(&ticket)?;
         tx.commit()?;
     }
-    Ok(Response::Recipients {
-        id,
-        recipients: ticket.recipients,
-    })
+    Ok(recipients(ticket))
+}
+
+fn reset_recipient(desk: &Desk, id: TicketId, address: &str) -> Result<Response, OpError> {
+    let address = checked_address(address)?;
+    let mut ticket = load(desk, id)?;
+    let mut tx = desk.store.begin();
+    if !desk.reset_delivery(&mut tx, &mut ticket, &address, "cli")? {
+        return Err(OpError::NotFound(format!(
+            "{address} has no bounces on #{id}"
+        )));
+    }
+    tx.put_ticket(&ticket)?;
+    tx.commit()?;
+    Ok(recipients(ticket))
 }
 
 fn list_outbox(desk: &Desk, status: Option<String>, limit: usize) -> Result<Response, OpError> {

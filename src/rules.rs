@@ -21,13 +21,21 @@
 //! - a customer replies: nothing back to them.
 //!
 //! Staff notifications are opt-in per event (`alerts.notify_staff`). The
-//! actor of an event is never alerted about their own action.
+//! actor of an event is never alerted about their own action. A customer
+//! comment that leaves a ticket closed (a "thank you", see
+//! [`crate::config::ClosedTicketsConfig`]) notifies nobody.
+//!
+//! Bounces: an address whose mail bounced hard (or too often softly) on
+//! this ticket is not mailed again on it: every alert to it becomes an
+//! [`Action::Hold`], stored as a suppressed outbox item naming the bounce,
+//! until staff reset the address (`ticketd recipients reset`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, StaffEvent};
 use crate::model::{
-    AuthorRole, Comment, EventKind, Origin, Ticket, TicketEvent, Visibility, normalize_address,
+    AuthorRole, Comment, EventKind, Origin, Status, Ticket, TicketEvent, Visibility,
+    normalize_address,
 };
 
 /// The kinds of outgoing mail; each maps to a template event name.
@@ -93,6 +101,14 @@ pub struct EventContext<'a> {
 pub enum Action {
     /// Queue an alert.
     Notify(AlertIntent),
+    /// Record an alert that is not sent, and why (its one recipient's mail
+    /// bounced on this ticket).
+    Hold {
+        /// The alert, with the one held-back recipient.
+        intent: AlertIntent,
+        /// Why it is held back.
+        reason: String,
+    },
 }
 
 /// One alert to queue.
@@ -121,19 +137,56 @@ const RULES: [(&str, Rule); 5] = [
 
 /// Runs every rule on an event.
 pub fn evaluate(ctx: &EventContext<'_>) -> Vec<Action> {
-    RULES
-        .iter()
-        .filter_map(|(name, rule)| {
-            let (kind, recipients, to_staff) = rule(ctx)?;
+    let mut actions = Vec::new();
+    for (name, rule) in RULES.iter() {
+        if let Some((kind, recipients, to_staff)) = rule(ctx) {
             let intent = AlertIntent {
                 kind,
                 recipients,
                 to_staff,
                 rule: name,
             };
-            (!intent.recipients.is_empty()).then_some(Action::Notify(intent))
-        })
-        .collect()
+            actions.extend(hold_failing(ctx.ticket, intent));
+        }
+    }
+    actions
+}
+
+/// Splits an intent: recipients whose mail bounced on this ticket are held
+/// back one by one; the rest are notified. Staff alerts are never held.
+fn hold_failing(ticket: &Ticket, mut intent: AlertIntent) -> Vec<Action> {
+    let mut actions = Vec::new();
+    if !intent.to_staff {
+        let (held, kept): (Vec<String>, Vec<String>) = intent
+            .recipients
+            .iter()
+            .cloned()
+            .partition(|r| failing_reason(ticket, r).is_some());
+        for recipient in held {
+            let reason = failing_reason(ticket, &recipient).unwrap_or_default();
+            actions.push(Action::Hold {
+                intent: AlertIntent {
+                    recipients: vec![recipient],
+                    ..intent.clone()
+                },
+                reason,
+            });
+        }
+        intent.recipients = kept;
+    }
+    if !intent.recipients.is_empty() {
+        actions.insert(0, Action::Notify(intent));
+    }
+    actions
+}
+
+/// Why mail to `address` is stopped on `ticket`, if it is.
+pub fn failing_reason(ticket: &Ticket, address: &str) -> Option<String> {
+    let problem = ticket.delivery.get(address)?.failing.as_ref()?;
+    Some(format!(
+        "recipient-failing: {problem}; `ticketd recipients reset {} {address}` resumes mail",
+        ticket.id
+    ))
 }
 
 /// A customer opened a ticket by mail: acknowledge the requester (and the
@@ -186,7 +239,10 @@ fn notify_staff(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)
     let event = match (&ctx.event.kind, ctx.ticket.origin) {
         (EventKind::Created, Origin::CustomerEmail) => StaffEvent::NewTicket,
         (EventKind::Created, Origin::AutomatedEmail) => StaffEvent::AutomatedTicket,
-        (EventKind::Commented { .. }, _) if commented(ctx)?.role == AuthorRole::Customer => {
+        (EventKind::Commented { .. }, _)
+            if commented(ctx)?.role == AuthorRole::Customer
+                && ctx.ticket.status == Status::Open =>
+        {
             StaffEvent::CustomerReply
         }
         _ => return None,

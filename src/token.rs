@@ -7,6 +7,9 @@
 //! - Message-ID: `tNNN.K.N@domain` (our own ids)
 //! - Reply-To:   `local+tT.K@domain` (customers) and `local+sT.K@domain`
 //!   (a staff notification, K bound to the staff address).
+//! - Envelope sender (VERP): `local+bN.K@domain`, K bound to outbox item
+//!   N, so a bounce names the exact mail and recipient and cannot be
+//!   forged for another one.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -76,6 +79,39 @@ impl ThreadKey {
         let id = TicketId(parts.next()?.strip_prefix('t')?.parse().ok()?);
         let token = parts.next()?;
         (constant_eq(token, &self.ticket_token(id))).then_some(id)
+    }
+
+    /// The ticket and outbox item of one of our Message-IDs, if the ticket
+    /// token verifies. The item number itself is not keyed: see
+    /// [`ThreadKey::bounce_address`] for a per-item proof.
+    pub fn outbox_item_of_message_id(&self, message_id: &str) -> Option<(TicketId, u64)> {
+        let ticket = self.ticket_of_message_id(message_id)?;
+        let (local, _) = message_id.rsplit_once('@')?;
+        let item = local.split('.').nth(2)?.parse().ok()?;
+        Some((ticket, item))
+    }
+
+    /// Envelope sender for outbox item `item`: `local+bITEM.TOKEN@domain`.
+    /// Bounces come back to it (VERP).
+    pub fn bounce_address(&self, base: &str, item: u64) -> String {
+        plus_address(
+            base,
+            &format!("b{item}.{}", self.mac(&format!("bounce:{item}"))),
+        )
+    }
+
+    /// The outbox item a bounce address of `base` names, if its token
+    /// verifies.
+    pub fn verify_bounce_address(&self, address: &str, base: &str) -> Option<u64> {
+        let (local, domain) = address.rsplit_once('@')?;
+        let (base_local, base_domain) = base.rsplit_once('@')?;
+        let (plain, tag) = local.split_once('+')?;
+        if !plain.eq_ignore_ascii_case(base_local) || !domain.eq_ignore_ascii_case(base_domain) {
+            return None;
+        }
+        let (number, token) = tag.strip_prefix('b')?.split_once('.')?;
+        let item: u64 = number.parse().ok()?;
+        constant_eq(token, &self.mac(&format!("bounce:{item}"))).then_some(item)
     }
 
     /// Reply-To address for customers: `local+tID.TOKEN@domain`.
@@ -170,6 +206,45 @@ mod tests {
             k.verify_address(&a, "billing@example.test", "x@x.test"),
             None
         );
+    }
+
+    #[test]
+    fn bounce_address_names_one_item_and_rejects_forgery() {
+        let k = key();
+        let a = k.bounce_address("support@example.test", 17);
+        assert!(a.starts_with("support+b17."), "{a}");
+        assert_eq!(
+            k.verify_bounce_address(&a, "support@example.test"),
+            Some(17)
+        );
+        let other_item = a.replacen("+b17.", "+b18.", 1);
+        assert_eq!(
+            k.verify_bounce_address(&other_item, "support@example.test"),
+            None
+        );
+        assert_eq!(k.verify_bounce_address(&a, "billing@example.test"), None);
+        let ticket_token = k.reply_address("support@example.test", TicketId(17));
+        assert_eq!(
+            k.verify_bounce_address(&ticket_token, "support@example.test"),
+            None
+        );
+        assert_eq!(
+            k.verify_address(&a, "support@example.test", "x@x.test"),
+            None,
+            "a bounce address never threads as a reply address"
+        );
+    }
+
+    #[test]
+    fn outbox_item_of_message_id_needs_a_valid_ticket_token() {
+        let k = key();
+        let id = k.message_id(TicketId(3), 41, "example.test");
+        assert_eq!(k.outbox_item_of_message_id(&id), Some((TicketId(3), 41)));
+        assert_eq!(
+            k.outbox_item_of_message_id(&id.replacen("t3", "t4", 1)),
+            None
+        );
+        assert_eq!(k.outbox_item_of_message_id("t3.abc@example.test"), None);
     }
 
     #[test]

@@ -26,10 +26,42 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "printer", "invoice", "password", "account", "the", "is", "not", "working", "since",
-    "yesterday", "please", "help", "we", "cannot", "log", "in", "error", "message", "shows",
-    "again", "after", "update", "server", "network", "office", "floor", "urgent", "thanks",
-    "regards", "order", "delivery", "missing", "refund", "contract", "meeting", "laptop",
+    "printer",
+    "invoice",
+    "password",
+    "account",
+    "the",
+    "is",
+    "not",
+    "working",
+    "since",
+    "yesterday",
+    "please",
+    "help",
+    "we",
+    "cannot",
+    "log",
+    "in",
+    "error",
+    "message",
+    "shows",
+    "again",
+    "after",
+    "update",
+    "server",
+    "network",
+    "office",
+    "floor",
+    "urgent",
+    "thanks",
+    "regards",
+    "order",
+    "delivery",
+    "missing",
+    "refund",
+    "contract",
+    "meeting",
+    "laptop",
 ];
 
 /// What a generated message is.
@@ -50,6 +82,7 @@ pub struct Generated {
     /// Raw bytes (CRLF).
     pub raw: Vec<u8>,
     /// Its kind.
+    #[allow(dead_code)]
     pub kind: Kind,
 }
 
@@ -76,10 +109,18 @@ pub fn backlog(tag: &str, n: usize, seed: u64, sender: &dyn Fn(usize) -> String)
                     request(&mut rng, &from, &id, i)
                 }
                 Kind::Reply => {
-                    let (from, parent) = requests[rng.below(requests.len() as u64) as usize].clone();
-                    reply(&mut rng, &from, &parent, &format!("{tag}.{i}@customers.example.test"))
+                    let (from, parent) =
+                        requests[rng.below(requests.len() as u64) as usize].clone();
+                    reply(
+                        &mut rng,
+                        &from,
+                        &parent,
+                        &format!("{tag}.{i}@customers.example.test"),
+                    )
                 }
-                Kind::AutoReply => auto_reply(&sender(i), &format!("{tag}.{i}@customers.example.test")),
+                Kind::AutoReply => {
+                    auto_reply(&sender(i), &format!("{tag}.{i}@customers.example.test"))
+                }
                 Kind::Alert => alert(&mut rng, &format!("{tag}.{i}@monitor.example.test"), i),
             };
             Generated { raw, kind }
@@ -116,7 +157,11 @@ fn headers(from: &str, subject: &str, id: &str, extra: &str) -> String {
 
 fn request(rng: &mut Rng, from: &str, id: &str, i: usize) -> Vec<u8> {
     let size = 2000 + rng.below(7000) as usize;
-    let subject = format!("Request {i}: {} {}", WORDS[i % WORDS.len()], WORDS[(i / 3) % WORDS.len()]);
+    let subject = format!(
+        "Request {i}: {} {}",
+        WORDS[i % WORDS.len()],
+        WORDS[(i / 3) % WORDS.len()]
+    );
     let body = text(rng, size);
     let head = headers(from, &subject, id, "");
     if rng.below(20) == 0 {
@@ -151,7 +196,8 @@ fn reply(rng: &mut Rng, from: &str, parent: &str, id: &str) -> Vec<u8> {
     let size = 1500 + rng.below(5000) as usize;
     let extra = format!("In-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n");
     let body = text(rng, size);
-    let quote = "On Mon, 2 Mar 2026, Support wrote:\r\n> We received your request.\r\n> Kind regards\r\n";
+    let quote =
+        "On Mon, 2 Mar 2026, Support wrote:\r\n> We received your request.\r\n> Kind regards\r\n";
     format!(
         "{}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n{quote}",
         headers(from, "Re: your request", id, &extra)

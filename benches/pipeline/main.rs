@@ -71,8 +71,12 @@ fn main() -> anyhow::Result<()> {
                 "backlog" => scenarios::backlog(&stack, work.path(), args.backlog).await,
                 "latency" => scenarios::latency(&stack, work.path(), args.probes, args.rate).await,
                 "outbound" => scenarios::outbound(&stack, work.path(), args.alerts).await,
-                "growth" => scenarios::growth(&stack, work.path(), args.stored, args.growth_backlog).await,
-                other => anyhow::bail!("unknown scenario {other}; expected backlog, latency, outbound or growth"),
+                "growth" => {
+                    scenarios::growth(&stack, work.path(), args.stored, args.growth_backlog).await
+                }
+                other => anyhow::bail!(
+                    "unknown scenario {other}; expected backlog, latency, outbound or growth"
+                ),
             }
         })?;
         print_rows(&result);
@@ -83,7 +87,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(dir) = std::path::Path::new(&args.json).parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&args.json, serde_json::to_string_pretty(&serde_json::json!({ "rows": rows, "machine": machine() }))?)?;
+    std::fs::write(
+        &args.json,
+        serde_json::to_string_pretty(&serde_json::json!({ "rows": rows, "machine": machine() }))?,
+    )?;
     eprintln!("JSON report: {}", args.json);
     Ok(())
 }
@@ -97,14 +104,21 @@ fn print_rows(rows: &[Row]) {
             Some(false) => "NO",
             None => "",
         };
-        println!("| {} | {} | {:.2} {} | {} | {} |", r.scenario, r.metric, r.value, r.unit, r.target, met);
+        println!(
+            "| {} | {} | {:.2} {} | {} | {} |",
+            r.scenario, r.metric, r.value, r.unit, r.target, met
+        );
     }
 }
 
 fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     serde_json::json!({
         "cpu": cpu,

@@ -32,7 +32,14 @@ pub struct Row {
 }
 
 fn row(scenario: &str, metric: &str, value: f64, unit: &str) -> Row {
-    Row { scenario: scenario.into(), metric: metric.into(), value, unit: unit.into(), target: String::new(), pass: None }
+    Row {
+        scenario: scenario.into(),
+        metric: metric.into(),
+        value,
+        unit: unit.into(),
+        target: String::new(),
+        pass: None,
+    }
 }
 
 fn judged(mut r: Row, target: &str, pass: bool) -> Row {
@@ -77,7 +84,10 @@ async fn drain_seconds(stack: &Stack, install: &Install, total: u32) -> anyhow::
 /// ticketd's full ingest of it.
 pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<Row>> {
     clean(stack, &[SUPPORT])?;
-    let messages: Vec<Vec<u8>> = corpus::backlog("backlog", n, 7, &person).into_iter().map(|g| g.raw).collect();
+    let messages: Vec<Vec<u8>> = corpus::backlog("backlog", n, 7, &person)
+        .into_iter()
+        .map(|g| g.raw)
+        .collect();
     stack.fill_inbox(SUPPORT, &messages)?;
     let (fetched, bytes, raw_seconds) = stack.raw_fetch(SUPPORT).await?;
     if fetched != n {
@@ -89,16 +99,33 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
     let rate = n as f64 / seconds;
     let ratio = rate / raw_rate;
     Ok(vec![
-        row("backlog", &format!("plain IMAP fetch of {n} messages ({} MB)", bytes / 1_000_000), raw_rate, "msg/s"),
+        row(
+            "backlog",
+            &format!(
+                "plain IMAP fetch of {n} messages ({} MB)",
+                bytes / 1_000_000
+            ),
+            raw_rate,
+            "msg/s",
+        ),
         row("backlog", "ticketd full ingest", rate, "msg/s"),
-        judged(row("backlog", "ingest / plain fetch", ratio * 100.0, "%"), ">= 25 %", ratio >= 0.25),
+        judged(
+            row("backlog", "ingest / plain fetch", ratio * 100.0, "%"),
+            ">= 25 %",
+            ratio >= 0.25,
+        ),
         row("backlog", "ticketd peak RSS", rss as f64 / 1024.0, "MiB"),
     ])
 }
 
 /// Latency: mails sent by SMTP at a steady rate until each
 /// acknowledgement is in the customer's INBOX.
-pub async fn latency(stack: &Stack, work: &Path, n: usize, per_second: f64) -> anyhow::Result<Vec<Row>> {
+pub async fn latency(
+    stack: &Stack,
+    work: &Path,
+    n: usize,
+    per_second: f64,
+) -> anyhow::Result<Vec<Row>> {
     clean(stack, &[SUPPORT, CUSTOMER])?;
     let mut install = Install::new(&work.join("latency"), stack, Outbound::Postfix)?;
     set(&mut install.config, "outbound.initial_backoff_secs", 1);
@@ -106,20 +133,42 @@ pub async fn latency(stack: &Stack, work: &Path, n: usize, per_second: f64) -> a
     let daemon = install.serve()?;
     wait_idle(&daemon).await?;
     let arrivals = Arc::new(Mutex::new(HashMap::<String, Instant>::new()));
-    let watcher = tokio::spawn(watch_arrivals(stack.session(CUSTOMER).await?, arrivals.clone(), n));
+    let watcher = tokio::spawn(watch_arrivals(
+        stack.session(CUSTOMER).await?,
+        arrivals.clone(),
+        n,
+    ));
     let sent = send_steadily(stack, n, per_second).await?;
-    tokio::time::timeout(Duration::from_secs(60), watcher).await.context("acknowledgements missing after 60 s")???;
+    tokio::time::timeout(Duration::from_secs(60), watcher)
+        .await
+        .context("acknowledgements missing after 60 s")???;
     daemon.stop()?;
     let arrivals = arrivals.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
     let mut latencies: Vec<f64> = sent
         .iter()
-        .map(|(id, at)| arrivals.get(id).map(|got| got.duration_since(*at).as_secs_f64()).context("an ack is missing"))
+        .map(|(id, at)| {
+            arrivals
+                .get(id)
+                .map(|got| got.duration_since(*at).as_secs_f64())
+                .context("an ack is missing")
+        })
         .collect::<anyhow::Result<_>>()?;
     latencies.sort_by(f64::total_cmp);
-    let pick = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1];
+    let pick = |q: f64| {
+        latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1]
+    };
     let (p50, p99) = (pick(0.50), pick(0.99));
     Ok(vec![
-        judged(row("latency", &format!("p50 of {n} mails at {per_second}/s"), p50, "s"), "<= 0.7 s", p50 <= 0.7),
+        judged(
+            row(
+                "latency",
+                &format!("p50 of {n} mails at {per_second}/s"),
+                p50,
+                "s",
+            ),
+            "<= 0.7 s",
+            p50 <= 0.7,
+        ),
         judged(row("latency", "p99", p99, "s"), "<= 1.0 s", p99 <= 1.0),
         row("latency", "max", latencies[latencies.len() - 1], "s"),
     ])
@@ -137,7 +186,11 @@ async fn wait_idle(daemon: &crate::ticketd::Daemon) -> anyhow::Result<()> {
 }
 
 /// Sends `n` requests at `per_second`; returns (Message-ID, send time).
-async fn send_steadily(stack: &Stack, n: usize, per_second: f64) -> anyhow::Result<Vec<(String, Instant)>> {
+async fn send_steadily(
+    stack: &Stack,
+    n: usize,
+    per_second: f64,
+) -> anyhow::Result<Vec<(String, Instant)>> {
     use lettre::AsyncTransport;
     let smtp = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
         .port(stack.smtp_port)
@@ -173,7 +226,10 @@ async fn watch_arrivals(
     loop {
         session.noop().await?;
         let fetches: Vec<_> = session
-            .uid_fetch(format!("{next_uid}:*"), "(UID BODY.PEEK[HEADER.FIELDS (IN-REPLY-TO)])")
+            .uid_fetch(
+                format!("{next_uid}:*"),
+                "(UID BODY.PEEK[HEADER.FIELDS (IN-REPLY-TO)])",
+            )
             .await?
             .try_collect()
             .await?;
@@ -199,7 +255,11 @@ async fn watch_arrivals(
 pub async fn outbound(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<Row>> {
     clean(stack, &[CUSTOMER])?;
     let mut install = Install::new(&work.join("outbound"), stack, Outbound::Postfix)?;
-    set(&mut install.config, "alerts.notify_staff", toml::Value::Array(Vec::new()));
+    set(
+        &mut install.config,
+        "alerts.notify_staff",
+        toml::Value::Array(Vec::new()),
+    );
     install.write()?;
     queue_alerts(&install, n)?;
     let copy = work.join("outbound-files");
@@ -212,13 +272,24 @@ pub async fn outbound(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Ve
     }
     let seconds = started.elapsed().as_secs_f64();
     daemon.stop()?;
-    stack.wait_count(CUSTOMER, "INBOX", 2 * n as u32, LIMIT).await?;
+    stack
+        .wait_count(CUSTOMER, "INBOX", 2 * n as u32, LIMIT)
+        .await?;
     let (raw_rate, rate) = (n as f64 / raw_seconds, n as f64 / seconds);
     let ratio = rate / raw_rate;
     Ok(vec![
-        row("outbound", &format!("plain SMTP client, {n} messages, one connection"), raw_rate, "msg/s"),
+        row(
+            "outbound",
+            &format!("plain SMTP client, {n} messages, one connection"),
+            raw_rate,
+            "msg/s",
+        ),
         row("outbound", "ticketd sender", rate, "msg/s"),
-        judged(row("outbound", "ticketd / plain client", ratio * 100.0, "%"), ">= 50 %", ratio >= 0.5),
+        judged(
+            row("outbound", "ticketd / plain client", ratio * 100.0, "%"),
+            ">= 50 %",
+            ratio >= 0.5,
+        ),
     ])
 }
 
@@ -250,8 +321,16 @@ fn render_copy(install: &Install, dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut config = install.config.clone();
     set(&mut config, "store.path", store.display().to_string());
     set(&mut config, "outbound.transport", "file");
-    set(&mut config, "outbound.file_dir", dir.join("files").display().to_string());
-    let copy = Install { dir: dir.to_path_buf(), config, api_port: install.api_port };
+    set(
+        &mut config,
+        "outbound.file_dir",
+        dir.join("files").display().to_string(),
+    );
+    let copy = Install {
+        dir: dir.to_path_buf(),
+        config,
+        api_port: install.api_port,
+    };
     copy.write()?;
     copy.run(&["outbox", "deliver"])?;
     let mut files = Vec::new();
@@ -292,17 +371,27 @@ async fn send_plainly(stack: &Stack, files: &[Vec<u8>]) -> anyhow::Result<f64> {
 
 /// Growth: ingest rate of a backlog with 1,000 and with `big` tickets
 /// already stored, and the daemon's peak memory with `big`.
-pub async fn growth(stack: &Stack, work: &Path, big: usize, backlog: usize) -> anyhow::Result<Vec<Row>> {
+pub async fn growth(
+    stack: &Stack,
+    work: &Path,
+    big: usize,
+    backlog: usize,
+) -> anyhow::Result<Vec<Row>> {
     let mut rates = Vec::new();
     let mut rss = 0;
     for stored in [1000, big] {
-        let install = Install::new(&work.join(format!("growth-{stored}")), stack, Outbound::Parked)?;
+        let install = Install::new(
+            &work.join(format!("growth-{stored}")),
+            stack,
+            Outbound::Parked,
+        )?;
         prefill(&install, stored)?;
         clean(stack, &[SUPPORT])?;
-        let messages: Vec<Vec<u8>> = corpus::backlog(&format!("growth{stored}"), backlog, 11, &person)
-            .into_iter()
-            .map(|g| g.raw)
-            .collect();
+        let messages: Vec<Vec<u8>> =
+            corpus::backlog(&format!("growth{stored}"), backlog, 11, &person)
+                .into_iter()
+                .map(|g| g.raw)
+                .collect();
         stack.fill_inbox(SUPPORT, &messages)?;
         let (seconds, peak) = drain_seconds(stack, &install, backlog as u32).await?;
         rates.push(backlog as f64 / seconds);
@@ -311,10 +400,38 @@ pub async fn growth(stack: &Stack, work: &Path, big: usize, backlog: usize) -> a
     let ratio = rates[1] / rates[0];
     let mib = rss as f64 / 1024.0;
     Ok(vec![
-        row("growth", &format!("ingest of {backlog} with 1,000 tickets stored"), rates[0], "msg/s"),
-        row("growth", &format!("ingest of {backlog} with {big} tickets stored"), rates[1], "msg/s"),
-        judged(row("growth", "rate at large / rate at 1,000", ratio * 100.0, "%"), ">= 80 %", ratio >= 0.8),
-        judged(row("growth", &format!("peak RSS with {big} tickets"), mib, "MiB"), "<= 64 MiB", mib <= 64.0),
+        row(
+            "growth",
+            &format!("ingest of {backlog} with 1,000 tickets stored"),
+            rates[0],
+            "msg/s",
+        ),
+        row(
+            "growth",
+            &format!("ingest of {backlog} with {big} tickets stored"),
+            rates[1],
+            "msg/s",
+        ),
+        judged(
+            row(
+                "growth",
+                "rate at large / rate at 1,000",
+                ratio * 100.0,
+                "%",
+            ),
+            ">= 80 %",
+            ratio >= 0.8,
+        ),
+        judged(
+            row(
+                "growth",
+                &format!("peak RSS with {big} tickets"),
+                mib,
+                "MiB",
+            ),
+            "<= 64 MiB",
+            mib <= 64.0,
+        ),
     ])
 }
 
@@ -325,9 +442,13 @@ fn prefill(install: &Install, n: usize) -> anyhow::Result<()> {
     let mut rng = corpus::Rng::new(3);
     for i in 0..n {
         let raw = corpus::alert(&mut rng, &format!("prefill.{i}@monitor.example.test"), i);
-        let outcome = ticketd::ingest::ingest(&desk, &raw, ticketd::model::Source::Other("prefill".into()))?;
+        let outcome =
+            ticketd::ingest::ingest(&desk, &raw, ticketd::model::Source::Other("prefill".into()))?;
         if outcome.disposition.ticket().is_none() {
-            bail!("prefill message {i} opened no ticket: {:?}", outcome.disposition);
+            bail!(
+                "prefill message {i} opened no ticket: {:?}",
+                outcome.disposition
+            );
         }
     }
     desk.store.flush()?;

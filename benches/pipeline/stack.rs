@@ -34,7 +34,11 @@ impl Stack {
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.trim(), v.trim().trim_matches('"')))
             .collect();
-        let get = |k: &str| vars.get(k).map(|v| v.to_string()).with_context(|| format!("{k} missing in {path}"));
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.to_string())
+                .with_context(|| format!("{k} missing in {path}"))
+        };
         Ok(Stack {
             imap_port: get("MAILSTACK_IMAP_PORT")?.parse()?,
             smtp_port: get("MAILSTACK_SMTP_PORT")?.parse()?,
@@ -46,7 +50,10 @@ impl Stack {
 
     /// Runs `doveadm ARGS` against the stack.
     pub fn doveadm(&self, args: &[&str]) -> anyhow::Result<()> {
-        let out = Command::new("doveadm").args(["-c", &self.dovecot_conf]).args(args).output()?;
+        let out = Command::new("doveadm")
+            .args(["-c", &self.dovecot_conf])
+            .args(args)
+            .output()?;
         if !out.status.success() {
             bail!("doveadm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         }
@@ -63,7 +70,12 @@ impl Stack {
     /// plain client pays for the first sync.
     pub fn fill_inbox(&self, user: &str, messages: &[Vec<u8>]) -> anyhow::Result<()> {
         let (local, domain) = user.split_once('@').context("a user address")?;
-        let maildir = self.dir.join("mail").join(domain).join(local).join("Maildir");
+        let maildir = self
+            .dir
+            .join("mail")
+            .join(domain)
+            .join(local)
+            .join("Maildir");
         let new = maildir.join("new");
         std::fs::create_dir_all(&new)?;
         let (uid, gid) = mail_owner(&maildir)?;
@@ -81,7 +93,10 @@ impl Stack {
         tcp.set_nodelay(true)?;
         let mut client = async_imap::Client::new(tcp);
         client.read_response().await?.context("no IMAP greeting")?;
-        client.login(user, &self.password).await.map_err(|(e, _)| e.into())
+        client
+            .login(user, &self.password)
+            .await
+            .map_err(|(e, _)| e.into())
     }
 
     /// Messages in a folder, by STATUS from a connection that has nothing
@@ -92,7 +107,13 @@ impl Stack {
     }
 
     /// Polls until `folder` holds `target` messages; returns when it did.
-    pub async fn wait_count(&self, user: &str, folder: &str, target: u32, limit: Duration) -> anyhow::Result<Instant> {
+    pub async fn wait_count(
+        &self,
+        user: &str,
+        folder: &str,
+        target: u32,
+        limit: Duration,
+    ) -> anyhow::Result<Instant> {
         let mut session = self.session(user).await?;
         let deadline = Instant::now() + limit;
         loop {
@@ -112,9 +133,17 @@ impl Stack {
         let mut session = self.session(user).await?;
         session.select("INBOX").await?;
         let started = Instant::now();
-        let fetches: Vec<_> = session.uid_fetch("1:*", "BODY.PEEK[]").await?.try_collect().await?;
+        let fetches: Vec<_> = session
+            .uid_fetch("1:*", "BODY.PEEK[]")
+            .await?
+            .try_collect()
+            .await?;
         let seconds = started.elapsed().as_secs_f64();
-        let bytes = fetches.iter().filter_map(|f| f.body()).map(<[u8]>::len).sum();
+        let bytes = fetches
+            .iter()
+            .filter_map(|f| f.body())
+            .map(<[u8]>::len)
+            .sum();
         session.logout().await?;
         Ok((fetches.len(), bytes, seconds))
     }
@@ -122,6 +151,7 @@ impl Stack {
 
 fn mail_owner(dir: &std::path::Path) -> anyhow::Result<(u32, u32)> {
     use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(dir).with_context(|| format!("{} (is the stack running?)", dir.display()))?;
+    let meta = std::fs::metadata(dir)
+        .with_context(|| format!("{} (is the stack running?)", dir.display()))?;
     Ok((meta.uid(), meta.gid()))
 }

@@ -22,7 +22,9 @@ pub fn set(table: &mut toml::Table, dotted: &str, value: impl Into<toml::Value>)
     let last = parts.pop().unwrap_or_default();
     let mut current = table;
     for part in parts {
-        let entry = current.entry(part).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = current
+            .entry(part)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         match entry.as_table_mut() {
             Some(t) => current = t,
             None => return,
@@ -60,7 +62,11 @@ impl Install {
         let api_port = free_port()?;
         let path = |sub: &str| dir.join(sub).display().to_string();
         set(&mut config, "store.path", path("store"));
-        set(&mut config, "templates.dir", Path::new(ROOT).join("templates").display().to_string());
+        set(
+            &mut config,
+            "templates.dir",
+            Path::new(ROOT).join("templates").display().to_string(),
+        );
         set(&mut config, "api.listen", format!("127.0.0.1:{api_port}"));
         set(&mut config, "alerts.rate_limit_max", 1_000_000);
         if let Some(inbound) = config.get_mut("inbound").and_then(|v| v.as_table_mut()) {
@@ -77,7 +83,11 @@ impl Install {
         ] {
             mailbox.insert(key.into(), value);
         }
-        set(&mut config, "inbound.imap", toml::Value::Array(vec![mailbox.into()]));
+        set(
+            &mut config,
+            "inbound.imap",
+            toml::Value::Array(vec![mailbox.into()]),
+        );
         let port = match outbound {
             Outbound::Postfix => stack.smtp_port,
             Outbound::Parked => silent_server()?,
@@ -88,7 +98,11 @@ impl Install {
         set(&mut config, "outbound.smtp.security", "plain");
         set(&mut config, "outbound.initial_backoff_secs", 3600);
         std::fs::create_dir_all(dir)?;
-        let install = Install { dir: dir.to_path_buf(), config, api_port };
+        let install = Install {
+            dir: dir.to_path_buf(),
+            config,
+            api_port,
+        };
         install.write()?;
         Ok(install)
     }
@@ -137,11 +151,18 @@ impl Install {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let daemon = Daemon { child, api_port: self.api_port, token_path: self.dir.join("store/api-token") };
+        let daemon = Daemon {
+            child,
+            api_port: self.api_port,
+            token_path: self.dir.join("store/api-token"),
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while daemon.health().is_err() {
             if Instant::now() > deadline {
-                bail!("ticketd serve did not answer; see {}", self.dir.join("daemon.log").display());
+                bail!(
+                    "ticketd serve did not answer; see {}",
+                    self.dir.join("daemon.log").display()
+                );
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -178,7 +199,9 @@ impl Daemon {
 
     /// Stops it with SIGTERM and waits.
     pub fn stop(mut self) -> anyhow::Result<()> {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status()?;
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
         self.child.wait()?;
         Ok(())
     }
@@ -205,5 +228,7 @@ fn silent_server() -> anyhow::Result<u16> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

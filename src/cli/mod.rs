@@ -161,7 +161,7 @@ pub struct CreateArgs {
 /// `recipients ...`
 #[derive(Debug, Subcommand)]
 pub enum RecipientsCommand {
-    /// List.
+    /// List, with each address's bounce state.
     List {
         /// Ticket number.
         id: u64,
@@ -175,6 +175,14 @@ pub enum RecipientsCommand {
     },
     /// Remove an address.
     Remove {
+        /// Ticket number.
+        id: u64,
+        /// Address.
+        address: String,
+    },
+    /// Forget an address's bounces on the ticket, so it is mailed again
+    /// (`add` of a bounced address does the same).
+    Reset {
         /// Ticket number.
         id: u64,
         /// Address.
@@ -412,6 +420,10 @@ fn recipients_request(c: RecipientsCommand) -> Request {
             address,
         },
         RecipientsCommand::Remove { id, address } => Request::RecipientsRemove {
+            id: TicketId(id),
+            address,
+        },
+        RecipientsCommand::Reset { id, address } => Request::RecipientsReset {
             id: TicketId(id),
             address,
         },

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use crate::api::Health;
 use crate::config::Config;
-use crate::model::{Comment, MessageRecord, Ticket, Visibility};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Comment, MessageRecord, RecipientDelivery, Ticket, TicketId, Visibility};
 use crate::notify::compose::sample_context;
 use crate::notify::templates::Templates;
 use crate::ops::{Response, TicketDetail};
@@ -34,10 +36,11 @@ pub fn print(response: &Response, json: bool, config: &Config) {
     match response {
         Response::Tickets { tickets } => ticket_table(tickets),
         Response::Ticket(detail) => ticket(detail, config),
-        Response::Recipients { id, recipients } => {
-            println!("External recipients of #{id}:");
-            recipients.iter().for_each(|r| println!("  {r}"));
-        }
+        Response::Recipients {
+            id,
+            recipients,
+            delivery,
+        } => recipient_list(*id, recipients, delivery),
         Response::Outbox { items } => outbox_table(items),
         Response::Messages { messages } => messages.iter().for_each(message),
         Response::Raw { .. } => println!("(raw message; use `messages original`)"),
@@ -60,6 +63,45 @@ pub fn print(response: &Response, json: bool, config: &Config) {
             }
         }
         Response::Done { message, .. } => println!("{message}"),
+    }
+}
+
+/// `recipients list`: each address with its bounce state; addresses that
+/// bounced but are no longer recipients are listed too.
+fn recipient_list(
+    id: TicketId,
+    recipients: &BTreeSet<String>,
+    delivery: &BTreeMap<String, RecipientDelivery>,
+) {
+    println!("External recipients of #{id}:");
+    for address in recipients {
+        println!("  {address:<32} {}", delivery_state(delivery.get(address)));
+    }
+    for (address, state) in delivery.iter().filter(|(a, _)| !recipients.contains(*a)) {
+        let state = delivery_state(Some(state));
+        println!("  {address:<32} {state} (not a recipient)");
+    }
+}
+
+/// One line about an address's bounces: `ok`, `ok (...)` or `FAILING: ...`.
+fn delivery_state(state: Option<&RecipientDelivery>) -> String {
+    let Some(state) = state else {
+        return "ok".into();
+    };
+    let said = |p: &crate::model::DeliveryProblem| {
+        p.diagnostic
+            .as_ref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default()
+    };
+    match &state.failing {
+        Some(problem) => format!("FAILING, not mailed: {problem}{}", said(problem)),
+        None => format!(
+            "ok ({} soft bounce(s); last: {}{})",
+            state.soft_bounces,
+            state.last,
+            said(&state.last)
+        ),
     }
 }
 
@@ -145,8 +187,23 @@ fn ticket(d: &TicketDetail, config: &Config) {
                 "  {:>5} {kind:<18} {status:<10} {:<28} rule: {}",
                 i.id, i.recipient, i.rule
             );
+            if let OutboxStatus::Suppressed { rule } = &i.status {
+                println!("        not sent: {rule}");
+            }
+            if let Some(problem) = bounce_of(&d.ticket, i.id) {
+                println!("        bounced: {problem}");
+            }
         }
     }
+}
+
+/// The latest recorded bounce of outbox item `item`, if any.
+fn bounce_of(t: &Ticket, item: u64) -> Option<&crate::model::DeliveryProblem> {
+    t.delivery
+        .values()
+        .flat_map(|d| d.failing.iter().chain(std::iter::once(&d.last)))
+        .filter(|p| p.outbox_item == Some(item))
+        .max_by_key(|p| p.at)
 }
 
 fn ticket_header(t: &Ticket, config: &Config) {
@@ -161,10 +218,32 @@ fn ticket_header(t: &Ticket, config: &Config) {
         t.origin.as_str()
     );
     println!("requester: {}", t.requester);
-    println!(
-        "recipients: {}",
-        t.recipients.iter().cloned().collect::<Vec<_>>().join(", ")
-    );
+    let recipients: Vec<String> = t
+        .recipients
+        .iter()
+        .map(
+            |r| match t.delivery.get(r).and_then(|d| d.failing.as_ref()) {
+                Some(problem) => format!("{r} [not mailed: {problem}]"),
+                None => r.clone(),
+            },
+        )
+        .collect();
+    println!("recipients: {}", recipients.join(", "));
+    if let Some(previous) = t.links.follow_up_of {
+        println!("follow-up of: {}", config.threading.tag(previous));
+    }
+    if !t.links.follow_ups.is_empty() {
+        let tags: Vec<String> = t
+            .links
+            .follow_ups
+            .iter()
+            .map(|id| config.threading.tag(*id))
+            .collect();
+        println!("follow-ups: {}", tags.join(", "));
+    }
+    if let Some(key) = &t.correlation {
+        println!("correlation: {key}");
+    }
     println!(
         "created: {}   updated: {}   closed: {}",
         time(Some(t.created_at)),

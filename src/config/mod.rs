@@ -58,12 +58,19 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// Alert policy.
     pub alerts: AlertsConfig,
+    /// What replies to closed tickets do.
+    pub closed_tickets: ClosedTicketsConfig,
+    /// Bounce handling.
+    pub bounces: BouncesConfig,
     /// Template directory.
     pub templates_dir: PathBuf,
     /// Template name per event, see [`crate::rules::AlertKind`].
     pub template_names: BTreeMap<String, String>,
     /// Rules that mark mail as automated.
     pub automated: Vec<AutomatedRule>,
+    /// Correlation keys per automated rule name (`[[automated.correlate]]`),
+    /// tried in order; the first whose key matches wins.
+    pub correlations: BTreeMap<String, Vec<Correlation>>,
     /// Local API.
     pub api: ApiConfig,
 }
@@ -209,8 +216,6 @@ pub struct SmtpConfig {
 pub struct AlertsConfig {
     /// Acknowledge Cc'd recipients too.
     pub acknowledge_cc: bool,
-    /// Customer replies reopen closed tickets.
-    pub reopen_on_customer_reply: bool,
     /// Staff events that notify staff.
     pub notify_staff: BTreeSet<StaffEvent>,
     /// Who gets staff notifications.
@@ -219,6 +224,37 @@ pub struct AlertsConfig {
     pub rate_limit_max: u32,
     /// Rate-limit window.
     pub rate_limit_window: chrono::Duration,
+}
+
+/// `[closed_tickets]`, validated.
+#[derive(Debug, Clone)]
+pub struct ClosedTicketsConfig {
+    /// What a customer reply to a closed ticket does.
+    pub customer_reply: ReopenPolicy,
+    /// A reply that only says thanks stays a comment on the closed ticket.
+    pub thanks_keeps_closed: bool,
+}
+
+/// What a customer reply to a closed ticket does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReopenPolicy {
+    /// Always reopen.
+    Reopen,
+    /// Reopen when closed less than this long ago, else open a follow-up
+    /// ticket linked to the closed one.
+    ReopenWithin(chrono::Duration),
+    /// Never reopen: open a follow-up ticket linked to the closed one.
+    Never,
+}
+
+/// `[bounces]`, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct BouncesConfig {
+    /// Send with a keyed per-message envelope sender (VERP).
+    pub verp: bool,
+    /// Soft bounces of an address on a ticket before mail to it stops
+    /// (0: never).
+    pub soft_bounce_limit: u32,
 }
 
 /// Events that can notify staff.
@@ -253,6 +289,34 @@ pub struct AutomatedRule {
     pub headers: Vec<(String, Regex)>,
     /// Category for tickets it opens.
     pub category: Option<String>,
+}
+
+/// A correlation key of an automated rule: while a ticket opened with a
+/// key is open, more mail with the same key becomes a comment on it, and
+/// mail matching `recovery` closes it.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    /// Name (unique within the rule).
+    pub name: String,
+    /// Where the key is looked for.
+    pub key_in: MailField,
+    /// The key: its capture groups, joined with `/`.
+    pub key: Regex,
+    /// Where the recovery pattern is looked for.
+    pub recovery_in: MailField,
+    /// Marks a recovery ("resolved", "OK") mail.
+    pub recovery: Option<Regex>,
+}
+
+/// A part of a mail a pattern is applied to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailField {
+    /// The decoded subject.
+    Subject,
+    /// The plain-text body.
+    Body,
+    /// The first header of this (lower-case) name.
+    Header(String),
 }
 
 /// `[api]`, validated.
@@ -395,6 +459,7 @@ impl Validator {
             ));
         }
         let first_support = normalize_address(&raw.instance.support_addresses[0]);
+        let (automated, correlations) = self.automated_rules(raw.automated)?;
         let staff = self.staff(raw.staff)?;
         let mut alerts = self.alerts(raw.alerts)?;
         if alerts.staff_recipients.is_empty() {
@@ -413,6 +478,14 @@ impl Validator {
             inbound: self.inbound(raw.inbound)?,
             outbound: self.outbound(raw.outbound, &first_support)?,
             alerts,
+            closed_tickets: self.closed_tickets(raw.closed_tickets)?,
+            bounces: BouncesConfig {
+                verp: raw.bounces.verp.unwrap_or(true),
+                soft_bounce_limit: raw
+                    .bounces
+                    .soft_bounce_limit
+                    .unwrap_or(DEFAULT_SOFT_BOUNCE_LIMIT),
+            },
             templates_dir: PathBuf::from(
                 raw.templates
                     .dir
@@ -420,12 +493,8 @@ impl Validator {
                     .unwrap_or_else(|| "templates".into()),
             ),
             template_names: self.template_names(raw.templates.events)?,
-            automated: raw
-                .automated
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| self.automated_rule(i, r))
-                .collect::<Result<_, _>>()?,
+            automated,
+            correlations,
             api: self.api(raw.api)?,
         })
     }
@@ -631,6 +700,12 @@ impl Validator {
                 .collect(),
             None => Vec::new(),
         };
+        if raw.reopen_on_customer_reply.is_some() {
+            return Err(self.err(
+                "alerts.reopen_on_customer_reply",
+                "replaced by [closed_tickets] customer_reply = \"reopen\", \"reopen_within\" or \"never\"; remove this key",
+            ));
+        }
         let window = raw
             .rate_limit_window_minutes
             .unwrap_or(DEFAULT_RATE_LIMIT_WINDOW_MINUTES);
@@ -642,11 +717,37 @@ impl Validator {
         }
         Ok(AlertsConfig {
             acknowledge_cc: raw.acknowledge_cc.unwrap_or(false),
-            reopen_on_customer_reply: raw.reopen_on_customer_reply.unwrap_or(true),
             notify_staff,
             staff_recipients,
             rate_limit_max: raw.rate_limit_max.unwrap_or(DEFAULT_RATE_LIMIT_MAX),
             rate_limit_window: chrono::Duration::minutes(i64::from(window)),
+        })
+    }
+
+    fn closed_tickets(&self, raw: RawClosedTickets) -> Result<ClosedTicketsConfig, ConfigError> {
+        let days = raw.reopen_within_days.unwrap_or(DEFAULT_REOPEN_WITHIN_DAYS);
+        let customer_reply = match raw.customer_reply.as_deref().unwrap_or("reopen_within") {
+            "reopen" => ReopenPolicy::Reopen,
+            "never" => ReopenPolicy::Never,
+            "reopen_within" if days == 0 => {
+                return Err(self.err(
+                    "closed_tickets.reopen_within_days",
+                    "expected a positive number of days (or customer_reply = \"never\")",
+                ));
+            }
+            "reopen_within" => ReopenPolicy::ReopenWithin(chrono::Duration::days(i64::from(days))),
+            other => {
+                return Err(self.err(
+                    "closed_tickets.customer_reply",
+                    format!(
+                        "expected \"reopen\", \"reopen_within\" or \"never\", found \"{other}\""
+                    ),
+                ));
+            }
+        };
+        Ok(ClosedTicketsConfig {
+            customer_reply,
+            thanks_keeps_closed: raw.thanks_keeps_closed.unwrap_or(true),
         })
     }
 
@@ -683,20 +784,70 @@ impl Validator {
         Ok(names)
     }
 
+    /// The rules, and their correlation keys by rule name.
+    #[allow(clippy::type_complexity)]
+    fn automated_rules(
+        &self,
+        raw: Vec<RawAutomatedRule>,
+    ) -> Result<(Vec<AutomatedRule>, BTreeMap<String, Vec<Correlation>>), ConfigError> {
+        let mut rules: Vec<AutomatedRule> = Vec::new();
+        let mut correlations = BTreeMap::new();
+        for (index, mut raw) in raw.into_iter().enumerate() {
+            if rules.iter().any(|r| r.name == raw.name) {
+                return Err(self.err(
+                    &format!("automated[{index}].name"),
+                    format!(
+                        "expected a unique rule name; \"{}\" is used twice",
+                        raw.name
+                    ),
+                ));
+            }
+            let correlate = std::mem::take(&mut raw.correlate);
+            let rule = self.automated_rule(index, raw)?;
+            if !correlate.is_empty() {
+                correlations.insert(rule.name.clone(), self.correlations(index, correlate)?);
+            }
+            rules.push(rule);
+        }
+        Ok((rules, correlations))
+    }
+
+    fn correlations(
+        &self,
+        index: usize,
+        raw: Vec<RawCorrelation>,
+    ) -> Result<Vec<Correlation>, ConfigError> {
+        let mut list: Vec<Correlation> = Vec::new();
+        for (i, c) in raw.into_iter().enumerate() {
+            let key = format!("automated[{index}].correlate[{i}]");
+            let correlation = self.correlation(&key, c)?;
+            if list.iter().any(|c| c.name == correlation.name) {
+                return Err(self.err(
+                    &format!("{key}.name"),
+                    format!(
+                        "expected a unique name within the rule; \"{}\" is used twice",
+                        correlation.name
+                    ),
+                ));
+            }
+            list.push(correlation);
+        }
+        Ok(list)
+    }
+
+    /// Compiles a case-insensitive regex, naming `key` on error.
+    fn regex(&self, key: &str, pattern: &str) -> Result<Regex, ConfigError> {
+        Regex::new(&format!("(?i){pattern}"))
+            .map_err(|e| self.err(key, format!("invalid regex: {}", one_line(&e.to_string()))))
+    }
+
     fn automated_rule(
         &self,
         index: usize,
         raw: RawAutomatedRule,
     ) -> Result<AutomatedRule, ConfigError> {
         let key = |k: &str| format!("automated[{index}].{k}");
-        let compile = |k: &str, p: &str| {
-            Regex::new(&format!("(?i){p}")).map_err(|e| {
-                self.err(
-                    &key(k),
-                    format!("invalid regex: {}", one_line(&e.to_string())),
-                )
-            })
-        };
+        let compile = |k: &str, p: &str| self.regex(&key(k), p);
         if raw.from.is_none() && raw.subject.is_none() && raw.headers.is_empty() {
             return Err(self.err(
                 &key("name"),
@@ -722,6 +873,55 @@ impl Validator {
             name: raw.name,
             category: raw.category,
         })
+    }
+
+    fn correlation(&self, key: &str, raw: RawCorrelation) -> Result<Correlation, ConfigError> {
+        let name = raw.name.trim();
+        if name.is_empty() || name.contains(['/', ':']) {
+            return Err(self.err(
+                &format!("{key}.name"),
+                "expected a short name without '/' or ':', e.g. \"nagios\"",
+            ));
+        }
+        let pattern = self.regex(&format!("{key}.key"), &raw.key)?;
+        if pattern.captures_len() < 2 {
+            return Err(self.err(
+                &format!("{key}.key"),
+                "expected a regex with a capture group around the key, e.g. 'Alert: (\\S+) is'",
+            ));
+        }
+        let key_in = self.mail_field(&format!("{key}.key_in"), raw.key_in.as_deref())?;
+        let recovery_in = match raw.recovery_in.as_deref() {
+            Some(field) => self.mail_field(&format!("{key}.recovery_in"), Some(field))?,
+            None => key_in.clone(),
+        };
+        Ok(Correlation {
+            name: name.to_string(),
+            key_in,
+            key: pattern,
+            recovery_in,
+            recovery: raw
+                .recovery
+                .as_deref()
+                .map(|p| self.regex(&format!("{key}.recovery"), p))
+                .transpose()?,
+        })
+    }
+
+    fn mail_field(&self, key: &str, field: Option<&str>) -> Result<MailField, ConfigError> {
+        match field.unwrap_or("subject") {
+            "subject" => Ok(MailField::Subject),
+            "body" => Ok(MailField::Body),
+            other => match other.strip_prefix("header:").map(str::trim) {
+                Some(name) if !name.is_empty() && !name.contains(char::is_whitespace) => {
+                    Ok(MailField::Header(name.to_ascii_lowercase()))
+                }
+                _ => Err(self.err(
+                    key,
+                    format!("expected \"subject\", \"body\" or \"header:Name\", found \"{other}\""),
+                )),
+            },
+        }
     }
 
     fn api(&self, raw: RawApi) -> Result<ApiConfig, ConfigError> {

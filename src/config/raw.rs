@@ -37,6 +37,10 @@ pub const DEFAULT_IMAP_BATCH: u32 = 200;
 pub const DEFAULT_IMAP_TIMEOUT_SECS: u64 = 30;
 /// Default sled page cache (bytes).
 pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// Default days after closing within which a customer reply reopens.
+pub const DEFAULT_REOPEN_WITHIN_DAYS: u32 = 14;
+/// Default soft bounces of one address on one ticket before mail stops.
+pub const DEFAULT_SOFT_BOUNCE_LIMIT: u32 = 3;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -61,6 +65,12 @@ pub struct RawConfig {
     /// `[alerts]`
     #[serde(default)]
     pub alerts: RawAlerts,
+    /// `[closed_tickets]`
+    #[serde(default)]
+    pub closed_tickets: RawClosedTickets,
+    /// `[bounces]`
+    #[serde(default)]
+    pub bounces: RawBounces,
     /// `[templates]`
     #[serde(default)]
     pub templates: RawTemplates,
@@ -242,7 +252,8 @@ pub struct RawSmtp {
 pub struct RawAlerts {
     /// Also acknowledge to the Cc'd recipients of a new ticket.
     pub acknowledge_cc: Option<bool>,
-    /// A customer reply to a closed ticket reopens it.
+    /// Replaced by `[closed_tickets] customer_reply`; kept only to name
+    /// the replacement when an old file still has it.
     pub reopen_on_customer_reply: Option<bool>,
     /// Events that notify staff.
     pub notify_staff: Option<Vec<String>>,
@@ -252,6 +263,29 @@ pub struct RawAlerts {
     pub rate_limit_max: Option<u32>,
     /// Rate-limit window in minutes.
     pub rate_limit_window_minutes: Option<u32>,
+}
+
+/// `[closed_tickets]`: what a reply to a closed ticket does.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClosedTickets {
+    /// `reopen`, `reopen_within` or `never`.
+    pub customer_reply: Option<String>,
+    /// Window for `reopen_within`, in days after closing.
+    pub reopen_within_days: Option<u32>,
+    /// A reply that only says thanks is kept as a comment on the closed
+    /// ticket (no reopen, no follow-up, no alert).
+    pub thanks_keeps_closed: Option<bool>,
+}
+
+/// `[bounces]`: delivery status notifications about our mail.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBounces {
+    /// Keyed per-message envelope sender (VERP) on outgoing mail.
+    pub verp: Option<bool>,
+    /// Soft bounces of one address on one ticket before mail to it stops.
+    pub soft_bounce_limit: Option<u32>,
 }
 
 /// `[templates]`
@@ -280,6 +314,26 @@ pub struct RawAutomatedRule {
     pub headers: BTreeMap<String, String>,
     /// Category given to tickets it opens.
     pub category: Option<String>,
+    /// `[[automated.correlate]]`: keys that gather repeated mail on one
+    /// open ticket.
+    #[serde(default)]
+    pub correlate: Vec<RawCorrelation>,
+}
+
+/// One `[[automated.correlate]]` entry of an automated rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelation {
+    /// Name, part of the stored key and of notes.
+    pub name: String,
+    /// Regex whose capture groups form the key.
+    pub key: String,
+    /// Where `key` looks: `subject` (default), `body` or `header:Name`.
+    pub key_in: Option<String>,
+    /// Regex marking a recovery mail, which closes the open ticket.
+    pub recovery: Option<String>,
+    /// Where `recovery` looks; default: `key_in`.
+    pub recovery_in: Option<String>,
 }
 
 /// `[api]`

@@ -100,7 +100,13 @@ fn example_config_parses_with_documented_values() {
     assert_eq!(c.outbound.retry.max_backoff, Duration::from_secs(3600));
 
     assert!(!c.alerts.acknowledge_cc);
-    assert!(c.alerts.reopen_on_customer_reply);
+    assert_eq!(
+        c.closed_tickets.customer_reply,
+        ReopenPolicy::ReopenWithin(chrono::Duration::days(14))
+    );
+    assert!(c.closed_tickets.thanks_keeps_closed);
+    assert!(c.bounces.verp);
+    assert_eq!(c.bounces.soft_bounce_limit, 3);
     assert_eq!(
         c.alerts.notify_staff.iter().copied().collect::<Vec<_>>(),
         [StaffEvent::NewTicket, StaffEvent::CustomerReply]
@@ -137,6 +143,54 @@ fn example_config_parses_with_documented_values() {
     );
     let headers: Vec<&str> = cron.headers.iter().map(|(h, _)| h.as_str()).collect();
     assert_eq!(headers, ["x-cron-env"], "header names are lower-cased");
+    assert_eq!(
+        c.correlations.keys().collect::<Vec<_>>(),
+        ["monitoring"],
+        "only the monitoring rule correlates"
+    );
+    let entries = &c.correlations["monitoring"];
+    let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["nagios", "alertmanager"]);
+    let nagios = &entries[0];
+    assert_eq!(
+        (&nagios.key_in, &nagios.recovery_in),
+        (&MailField::Subject, &MailField::Subject)
+    );
+    let key = |subject: &'static str| {
+        nagios.key.captures(subject).map(|c| {
+            c.iter()
+                .skip(1)
+                .flatten()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        key("** PROBLEM Service Alert: web01/Disk is full is CRITICAL **"),
+        Some(vec!["Service", "web01/Disk is full"])
+    );
+    assert_eq!(
+        key("** RECOVERY Host Alert: db01 is UP **"),
+        Some(vec!["Host", "db01"])
+    );
+    let recovery = nagios
+        .recovery
+        .as_ref()
+        .map(|r| r.is_match("** RECOVERY Host Alert: db01 is UP **"));
+    assert_eq!(recovery, Some(true));
+    let alertmanager = &entries[1];
+    for (subject, group) in [
+        ("[FIRING:3] HighCPU (node1 critical)", "HighCPU"),
+        ("[RESOLVED] HighCPU (node1 critical)", "HighCPU"),
+        ("[FIRING:1] DiskFull node7", "DiskFull node7"),
+    ] {
+        let got = alertmanager
+            .key
+            .captures(subject)
+            .and_then(|c| c.get(1))
+            .map(|m| m.as_str());
+        assert_eq!(got, Some(group), "{subject}");
+    }
 
     assert_eq!(c.api.listen.to_string(), "127.0.0.1:8025");
     assert_eq!(c.api.token, None);
@@ -190,7 +244,16 @@ fn minimal_config_gets_defaults() {
     assert_eq!(c.outbound.retry.initial_backoff, Duration::from_secs(30));
     assert_eq!(c.outbound.retry.max_backoff, Duration::from_secs(3600));
     assert!(!c.alerts.acknowledge_cc);
-    assert!(c.alerts.reopen_on_customer_reply);
+    assert_eq!(
+        c.closed_tickets.customer_reply,
+        ReopenPolicy::ReopenWithin(chrono::Duration::days(
+            raw::DEFAULT_REOPEN_WITHIN_DAYS.into()
+        ))
+    );
+    assert!(c.closed_tickets.thanks_keeps_closed);
+    assert!(c.bounces.verp);
+    assert_eq!(c.bounces.soft_bounce_limit, raw::DEFAULT_SOFT_BOUNCE_LIMIT);
+    assert!(c.correlations.is_empty());
     assert!(c.alerts.notify_staff.is_empty());
     assert!(c.alerts.staff_recipients.is_empty());
     assert_eq!(c.alerts.rate_limit_max, 10);
@@ -309,6 +372,9 @@ fn smtp_credentials_and_timeout() {
         other => panic!("expected smtp, got {other:?}"),
     }
 }
+
+/// A valid automated rule to hang correlation entries on.
+const RULE: &str = "[[automated]]\nname = \"mon\"\nfrom = \"^nagios@\"\n";
 
 /// One error row: the file text, the key the error must name, and
 /// fragments its message must contain.
@@ -539,6 +605,97 @@ fn error_cases() -> Vec<ErrorCase> {
             minimal_plus("[[automated]]\nname = \"empty\"\ncategory = \"x\""),
             "automated[0].name",
             &["expected at least one condition: from, subject or headers"],
+        ),
+        case(
+            "duplicate automated rule name",
+            minimal_plus(
+                "[[automated]]\nname = \"a\"\nfrom = \"x\"\n[[automated]]\nname = \"a\"\nfrom = \"y\"",
+            ),
+            "automated[1].name",
+            &["expected a unique rule name", "\"a\" is used twice"],
+        ),
+        case(
+            "correlation key without a capture group",
+            minimal_plus(&format!(
+                "{RULE}[[automated.correlate]]\nname = \"n\"\nkey = 'Alert: \\S+'"
+            )),
+            "automated[0].correlate[0].key",
+            &["expected a regex with a capture group"],
+        ),
+        case(
+            "invalid correlation recovery regex",
+            minimal_plus(&format!(
+                "{RULE}[[automated.correlate]]\nname = \"n\"\nkey = '(x)'\nrecovery = '(('"
+            )),
+            "automated[0].correlate[0].recovery",
+            &["invalid regex"],
+        ),
+        case(
+            "unknown correlation field",
+            minimal_plus(&format!(
+                "{RULE}[[automated.correlate]]\nname = \"n\"\nkey = '(x)'\nkey_in = \"subjekt\""
+            )),
+            "automated[0].correlate[0].key_in",
+            &["expected \"subject\", \"body\" or \"header:Name\", found \"subjekt\""],
+        ),
+        case(
+            "empty header name in recovery_in",
+            minimal_plus(&format!(
+                "{RULE}[[automated.correlate]]\nname = \"n\"\nkey = '(x)'\nrecovery_in = \"header:\""
+            )),
+            "automated[0].correlate[0].recovery_in",
+            &["header:Name"],
+        ),
+        case(
+            "correlation name with a separator",
+            minimal_plus(&format!(
+                "{RULE}[[automated.correlate]]\nname = \"a/b\"\nkey = '(x)'"
+            )),
+            "automated[0].correlate[0].name",
+            &["without '/' or ':'"],
+        ),
+        case(
+            "duplicate correlation name",
+            minimal_plus(&format!(
+                "{RULE}[[automated.correlate]]\nname = \"n\"\nkey = '(x)'\n[[automated.correlate]]\nname = \"n\"\nkey = '(y)'"
+            )),
+            "automated[0].correlate[1].name",
+            &["expected a unique name within the rule"],
+        ),
+        case(
+            "unknown key in a correlation",
+            minimal_plus(&format!(
+                "{RULE}[[automated.correlate]]\nname = \"n\"\nkey = '(x)'\nrecover = 'y'"
+            )),
+            "automated[0].correlate[0].recover",
+            &["unknown field `recover`"],
+        ),
+        case(
+            "unknown closed-ticket policy",
+            minimal_plus("[closed_tickets]\ncustomer_reply = \"reopen_always\""),
+            "closed_tickets.customer_reply",
+            &["expected \"reopen\", \"reopen_within\" or \"never\", found \"reopen_always\""],
+        ),
+        case(
+            "zero-day reopen window",
+            minimal_plus("[closed_tickets]\nreopen_within_days = 0"),
+            "closed_tickets.reopen_within_days",
+            &["expected a positive number of days"],
+        ),
+        case(
+            "the replaced reopen key",
+            minimal_plus("[alerts]\nreopen_on_customer_reply = false"),
+            "alerts.reopen_on_customer_reply",
+            &[
+                "replaced by [closed_tickets] customer_reply",
+                "remove this key",
+            ],
+        ),
+        case(
+            "unknown key in [bounces]",
+            minimal_plus("[bounces]\nsoft_limit = 2"),
+            "bounces.soft_limit",
+            &["unknown field `soft_limit`", "`soft_bounce_limit`"],
         ),
         case(
             "unknown templates.events key",

@@ -1,5 +1,11 @@
 //! Tests of the ingest seam and the alert rules end to end, without a
 //! network: raw bytes in, tickets, comments and outbox items out.
+//! Bounces, replies to closed tickets and automated-mail correlation have
+//! their own files below.
+
+mod bounces;
+mod closed_tickets;
+mod correlation;
 
 use crate::desk::Desk;
 use crate::ingest::{Outcome, ingest};
@@ -405,30 +411,6 @@ fn customer_reply_to_a_closed_ticket_reopens_it_without_a_new_ticket_alert() {
     );
     assert_eq!(desk.ticket(TicketId(1)).unwrap().status, Status::Open);
     assert_eq!(outbox(&desk).len(), before);
-}
-
-#[test]
-fn reopen_policy_off_keeps_the_ticket_closed() {
-    let (_dir, desk) = testutil::desk(&[
-        (
-            "reopen_on_customer_reply = true",
-            "reopen_on_customer_reply = false",
-        ),
-        (
-            "notify_staff = [\"new_ticket\", \"customer_reply\"]",
-            "notify_staff = []",
-        ),
-    ]);
-    feed(&desk, NEW_MAIL);
-    feed(
-        &desk,
-        &staff_reply(&desk, "{ticket}", "#close", "s4@example.test"),
-    );
-    feed(
-        &desk,
-        &reply_to_ack(&desk, "carol@customer.test", "r3@customer.test"),
-    );
-    assert_eq!(desk.ticket(TicketId(1)).unwrap().status, Status::Closed);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! works on. Parsing is lenient (mail-parser never panics); what cannot be
 //! understood is left empty rather than guessed.
 
+pub mod dsn;
+
 use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 

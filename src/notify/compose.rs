@@ -4,7 +4,9 @@
 //! Every mail carries our Message-ID (stable across retries, so receivers
 //! can drop a duplicate), In-Reply-To/References, a Reply-To with a keyed
 //! token, our loop header, and on automatic mail `Auto-Submitted` and
-//! `X-Auto-Response-Suppress: All`. lettre encodes every header value, and
+//! `X-Auto-Response-Suppress: All`. With `bounces.verp` the envelope
+//! sender is the item's keyed bounce address, so a bounce names the exact
+//! mail and recipient. lettre encodes every header value, and
 //! subjects are collapsed to one line first, so mail content cannot inject
 //! headers.
 
@@ -117,6 +119,9 @@ fn headers(
         .message_id(Some(bracket(&item.message_id)))
         .date_now()
         .raw_header(raw_header(LOOP_HEADER, &config.instance_name));
+    if config.bounces.verp {
+        builder = builder.envelope(verp_envelope(item, from, key)?);
+    }
     if let Some(parent) = &item.in_reply_to {
         builder = builder.in_reply_to(bracket(parent));
     }
@@ -130,6 +135,21 @@ fn headers(
             .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
     }
     Ok(builder)
+}
+
+/// Envelope from the item's keyed bounce address to its recipient.
+fn verp_envelope(
+    item: &OutboxItem,
+    from: &str,
+    key: &ThreadKey,
+) -> Result<lettre::address::Envelope, ComposeError> {
+    let parse = |a: &str| {
+        a.parse::<lettre::Address>()
+            .map_err(|e| ComposeError::Build(format!("address {a:?}: {e}")))
+    };
+    let sender = parse(&key.bounce_address(from, item.id))?;
+    lettre::address::Envelope::new(Some(sender), vec![parse(&item.recipient)?])
+        .map_err(|e| ComposeError::Build(e.to_string()))
 }
 
 fn raw_header(name: &'static str, value: &str) -> HeaderValue {
@@ -168,6 +188,9 @@ pub fn sample_item() -> OutboxItem {
         rule: None,
         root_message_id: None,
         event_count: 1,
+        delivery: Default::default(),
+        links: Default::default(),
+        correlation: None,
     };
     let comment = Comment {
         seq: 0,

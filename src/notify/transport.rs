@@ -1,6 +1,10 @@
 //! Where outgoing mail goes: SMTP through lettre (implicit TLS, STARTTLS or
 //! plain) or a folder of `.eml` files for local use. Every send returns a
 //! [`SendResult`] that separates transient from permanent failures.
+//!
+//! SMTP uses the message's envelope (see [`super::compose`]); a `.eml`
+//! file records the envelope sender as a `Return-Path` line, as a
+//! delivering server would.
 
 use std::path::PathBuf;
 
@@ -76,7 +80,7 @@ impl Transport {
     /// (the same name on every retry, so a resend overwrites, not doubles).
     pub async fn send(&self, message: &Message, name: &str) -> SendResult {
         match self {
-            Transport::File(dir) => write_file(dir, name, &message.formatted()).await,
+            Transport::File(dir) => write_file(dir, name, &as_delivered(message)).await,
             Transport::Smtp(smtp) => match smtp.send(message.clone()).await {
                 Ok(_) => SendResult::Sent,
                 Err(e) if e.is_permanent() => SendResult::Permanent(format!("{e:#}")),
@@ -84,6 +88,16 @@ impl Transport {
             },
         }
     }
+}
+
+/// The message as a mailbox would store it: `Return-Path` first.
+fn as_delivered(message: &Message) -> Vec<u8> {
+    let mut bytes = match message.envelope().from() {
+        Some(sender) => format!("Return-Path: <{sender}>\r\n").into_bytes(),
+        None => Vec::new(),
+    };
+    bytes.extend_from_slice(&message.formatted());
+    bytes
 }
 
 async fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> SendResult {
@@ -119,4 +133,30 @@ fn smtp_transport(config: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Toki
         builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
     }
     Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_records_the_envelope_sender_as_return_path() {
+        let envelope = lettre::address::Envelope::new(
+            "support+b3.abc@example.test".parse().ok(),
+            vec!["carol@customer.test".parse().expect("address")],
+        )
+        .expect("envelope");
+        let message = Message::builder()
+            .from("support@example.test".parse().expect("mailbox"))
+            .to("carol@customer.test".parse().expect("mailbox"))
+            .subject("s")
+            .envelope(envelope)
+            .body(String::from("b"))
+            .expect("message");
+        let text = String::from_utf8(as_delivered(&message)).expect("utf-8");
+        assert!(
+            text.starts_with("Return-Path: <support+b3.abc@example.test>\r\nFrom: "),
+            "{text}"
+        );
+    }
 }

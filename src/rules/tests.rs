@@ -28,6 +28,9 @@ fn ticket(origin: Origin) -> Ticket {
         rule: None,
         root_message_id: None,
         event_count: 1,
+        delivery: Default::default(),
+        links: Default::default(),
+        correlation: None,
     }
 }
 
@@ -72,7 +75,10 @@ fn run(
     };
     evaluate(&ctx)
         .into_iter()
-        .map(|Action::Notify(i)| (i.rule, i.kind, i.recipients))
+        .map(|action| match action {
+            Action::Notify(i) => (i.rule, i.kind, i.recipients),
+            Action::Hold { .. } => panic!("nothing is held without bounces: {action:?}"),
+        })
         .collect()
 }
 
@@ -317,4 +323,118 @@ fn only_relayed_replies_are_not_automatic() {
     );
     assert!(!AlertKind::PublicReply.is_automatic());
     assert_eq!(AlertKind::PublicReply.auto_submitted(), None);
+}
+
+fn hard_bounce(address: &str) -> crate::model::RecipientDelivery {
+    let problem = crate::model::DeliveryProblem {
+        at: Utc::now(),
+        kind: crate::model::BounceKind::Hard,
+        status: Some("5.1.1".into()),
+        diagnostic: Some("user unknown".into()),
+        outbox_item: Some(7),
+    };
+    let state = crate::model::RecipientDelivery::after(None, problem, 3);
+    assert!(state.is_failing(), "{address}: a hard bounce stops mail");
+    state
+}
+
+#[test]
+fn alerts_to_a_failing_recipient_are_held_with_the_bounce_as_reason() {
+    let config = testutil::config(&[]);
+    let mut t = ticket(Origin::Staff);
+    t.delivery.insert(
+        "dave@customer.test".into(),
+        hard_bounce("dave@customer.test"),
+    );
+    let closed = event(EventKind::Closed, "cli");
+    let got = evaluate(&EventContext {
+        ticket: &t,
+        event: &closed,
+        comment: None,
+        config: &config,
+    });
+    let [Action::Notify(sent), Action::Hold { intent, reason }] = got.as_slice() else {
+        panic!("expected one alert and one held alert: {got:?}")
+    };
+    assert_eq!(sent.recipients, ["carol@customer.test"]);
+    assert_eq!(
+        (intent.kind, intent.rule, intent.recipients.as_slice()),
+        (
+            AlertKind::TicketClosed,
+            "announce-closure",
+            ["dave@customer.test".to_string()].as_slice()
+        )
+    );
+    assert!(
+        reason.starts_with("recipient-failing: hard bounce 5.1.1")
+            && reason.contains("(alert 7)")
+            && reason.contains("ticketd recipients reset 1 dave@customer.test"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_soft_bounce_below_the_limit_holds_nothing_and_staff_are_never_held() {
+    let config = testutil::config(&[]);
+    let mut t = ticket(Origin::CustomerEmail);
+    let soft = crate::model::DeliveryProblem {
+        at: Utc::now(),
+        kind: crate::model::BounceKind::Soft,
+        status: Some("4.2.2".into()),
+        diagnostic: None,
+        outbox_item: None,
+    };
+    t.delivery.insert(
+        "carol@customer.test".into(),
+        crate::model::RecipientDelivery::after(None, soft, 3),
+    );
+    t.delivery.insert(
+        "staff@example.test".into(),
+        hard_bounce("staff@example.test"),
+    );
+    let opening = comment(
+        "carol@customer.test",
+        AuthorRole::Customer,
+        Visibility::Public,
+    );
+    let created = event(EventKind::Created, "carol@customer.test");
+    let got = evaluate(&EventContext {
+        ticket: &t,
+        event: &created,
+        comment: Some(&opening),
+        config: &config,
+    });
+    assert!(
+        got.iter().all(|a| matches!(a, Action::Notify(_))),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 2, "acknowledgement and staff notification");
+}
+
+#[test]
+fn a_customer_comment_on_a_closed_ticket_notifies_nobody() {
+    let config = testutil::config(&[]);
+    let mut t = ticket(Origin::CustomerEmail);
+    t.status = Status::Closed;
+    let thanks = comment(
+        "carol@customer.test",
+        AuthorRole::Customer,
+        Visibility::Public,
+    );
+    let e = event(EventKind::Commented { comment: 3 }, "carol@customer.test");
+    let got = evaluate(&EventContext {
+        ticket: &t,
+        event: &e,
+        comment: Some(&thanks),
+        config: &config,
+    });
+    assert!(got.is_empty(), "{got:?}");
+    t.status = Status::Open;
+    let got = evaluate(&EventContext {
+        ticket: &t,
+        event: &e,
+        comment: Some(&thanks),
+        config: &config,
+    });
+    assert_eq!(got.len(), 1, "open: staff hear about it");
 }

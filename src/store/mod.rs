@@ -22,6 +22,8 @@
 //! - `ticket_outbox`: ticket id (u64 BE) ++ item id (u64 BE) -> empty
 //! - `ticket_messages`: ticket id (u64 BE) ++ fingerprint -> empty
 //! - `checkpoints`: IMAP mailbox name -> [`MailboxCheckpoint`]
+//! - `correlations`: correlation key -> ticket id (u64 BE), only while
+//!   that ticket is open (see [`crate::config::Correlation`])
 
 mod checkpoint;
 mod read;
@@ -38,7 +40,7 @@ pub use tx::WriteTx;
 /// Schema version written by this build; bump with a migration.
 const SCHEMA_VERSION: u64 = 1;
 
-const TREE_NAMES: [&str; 13] = [
+const TREE_NAMES: [&str; 14] = [
     "meta",
     "tickets",
     "comments",
@@ -52,6 +54,7 @@ const TREE_NAMES: [&str; 13] = [
     "ticket_outbox",
     "ticket_messages",
     "checkpoints",
+    "correlations",
 ];
 
 #[derive(Clone, Copy)]
@@ -69,6 +72,7 @@ enum T {
     TicketOutbox = 10,
     TicketMessages = 11,
     Checkpoints = 12,
+    Correlations = 13,
 }
 
 /// Cheap-to-clone handle to the database.

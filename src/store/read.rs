@@ -101,6 +101,14 @@ impl Store {
             .map(|v| TicketId(decode_u64(&v))))
     }
 
+    /// The open ticket collecting a correlation key's mail, if any.
+    pub fn correlated_ticket(&self, key: &str) -> anyhow::Result<Option<TicketId>> {
+        Ok(self
+            .tree(T::Correlations)
+            .get(key.as_bytes())?
+            .map(|v| TicketId(decode_u64(&v))))
+    }
+
     /// An outbox item.
     pub fn outbox_item(&self, id: u64) -> anyhow::Result<Option<OutboxItem>> {
         self.tree(T::Outbox)

@@ -150,3 +150,43 @@ fn open_in_child() {
         ),
     }
 }
+
+#[test]
+fn the_correlation_index_is_set_and_cleared_atomically_and_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(&dir);
+        let mut tx = store.begin();
+        tx.index_correlation("monitoring/nagios:host/web01", TicketId(4));
+        tx.index_correlation("monitoring/nagios:host/db01", TicketId(5));
+        drop(tx);
+        assert_eq!(
+            store
+                .correlated_ticket("monitoring/nagios:host/web01")
+                .unwrap(),
+            None,
+            "nothing before commit"
+        );
+        let mut tx = store.begin();
+        tx.index_correlation("monitoring/nagios:host/web01", TicketId(4));
+        tx.index_correlation("monitoring/nagios:host/db01", TicketId(5));
+        tx.commit().unwrap();
+        let mut tx = store.begin();
+        tx.unindex_correlation("monitoring/nagios:host/db01");
+        tx.commit().unwrap();
+        store.flush().unwrap();
+    }
+    let store = open(&dir);
+    assert_eq!(
+        store
+            .correlated_ticket("monitoring/nagios:host/web01")
+            .unwrap(),
+        Some(TicketId(4))
+    );
+    assert_eq!(
+        store
+            .correlated_ticket("monitoring/nagios:host/db01")
+            .unwrap(),
+        None
+    );
+}

@@ -124,6 +124,16 @@ impl<'s> WriteTx<'s> {
         );
     }
 
+    /// Points a correlation key at the open ticket that collects its mail.
+    pub fn index_correlation(&mut self, key: &str, ticket: TicketId) {
+        self.put(T::Correlations, key.as_bytes(), ticket.0.to_be_bytes());
+    }
+
+    /// Forgets a correlation key (its ticket was closed).
+    pub fn unindex_correlation(&mut self, key: &str) {
+        self.remove(T::Correlations, key.as_bytes());
+    }
+
     /// Inserts or updates an outbox item, keeping the due index in step.
     pub fn put_outbox(
         &mut self,

@@ -646,7 +646,10 @@ fn seen_mail_is_ingested_and_a_uidvalidity_change_duplicates_nothing() {
     let daemon = Daemon::start(&env);
     wait_for_records(&env, 2);
     assert_eq!(stack.count(SUPPORT, "Tickets"), 2, "flagged, not moved");
-    drop(daemon);
+    // A graceful stop: a SIGKILL could land in RFC 1047's window of an
+    // acknowledgement being sent (see sigkill_while_sending_loses_no_alert).
+    let status = daemon.terminate();
+    assert!(status.success(), "{status}");
 
     recreate_folder(&stack, "Tickets");
     stack.append(SUPPORT, "Tickets", &Backlog::new("seen", 3).messages, true);

@@ -105,6 +105,11 @@ fn alerts_reach_real_mailboxes(via: Via) {
             m.reply_to.len() == 1 && m.reply_to[0].starts_with("support+t1."),
             "{m:#?}"
         );
+        let envelope_sender = m.header("Return-Path").unwrap_or_default();
+        assert!(
+            envelope_sender.starts_with("<support+b"),
+            "the keyed bounce address (VERP) is the envelope sender: {m:#?}"
+        );
         let item = items
             .iter()
             .find(|i| i["recipient"] == user)

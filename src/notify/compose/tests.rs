@@ -108,3 +108,29 @@ fn a_bad_recipient_address_is_a_permanent_compose_error() {
         Err(ComposeError::Build(_))
     ));
 }
+
+#[test]
+fn the_envelope_sender_is_the_items_keyed_bounce_address_unless_verp_is_off() {
+    let key = ThreadKey::new(b"compose-test-secret".to_vec());
+    let templates = Templates::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"));
+    let ack = item(AlertKind::Acknowledgement, false, "x");
+    let envelope_from = |config: &Config| {
+        let message = compose(&ack, config, &key, &templates).expect("composes");
+        let envelope = message.envelope().clone();
+        let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+        (envelope.from().map(ToString::to_string), to)
+    };
+    let (from, to) = envelope_from(&testutil::config(&[]));
+    let from = from.expect("an envelope sender");
+    assert_eq!(from, key.bounce_address("support@example.test", ack.id));
+    assert_eq!(
+        key.verify_bounce_address(&from, "support@example.test"),
+        Some(ack.id)
+    );
+    assert_eq!(to, std::slice::from_ref(&ack.recipient));
+    let off = testutil::config(&[("verp = true", "verp = false")]);
+    assert_eq!(
+        envelope_from(&off).0.as_deref(),
+        Some("support@example.test")
+    );
+}
