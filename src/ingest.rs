@@ -173,7 +173,7 @@ fn decide_and_store(
     if let Some(existing) = desk.store.message(fingerprint)? {
         return Ok(duplicate(existing));
     }
-    let class = classify(mail, classify_context(desk));
+    let class = classify(mail, ClassifyContext::for_desk(desk));
     let sender = sender_role(mail, &desk.config, &desk.key);
     let thread = find_thread(
         mail,
@@ -212,14 +212,6 @@ fn decide_and_store(
         duplicate: false,
         rule,
     })
-}
-
-fn classify_context(desk: &Desk) -> ClassifyContext<'_> {
-    ClassifyContext {
-        instance_name: &desk.config.instance_name,
-        support_addresses: &desk.config.support_addresses,
-        automated_rules: &desk.config.automated,
-    }
 }
 
 fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Disposition> {
