@@ -234,6 +234,7 @@ fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<
 fn trigger(d: &Decision<'_>) -> Trigger {
     Trigger {
         message_id: d.mail.message_id.clone(),
+        declines_auto_replies: crate::classify::declines_auto_replies(d.mail),
     }
 }
 

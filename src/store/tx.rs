@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{Store, T, decode_u64, due_key, seq_key};
+use super::{Store, T, decode_u64, due_key, seq_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
@@ -155,6 +155,16 @@ impl<'s> WriteTx<'s> {
         times: &[chrono::DateTime<chrono::Utc>],
     ) -> anyhow::Result<()> {
         self.put_json(T::Rate, recipient.as_bytes(), &times)
+    }
+
+    /// Replaces a recipient's recent automatic send times about one ticket.
+    pub fn put_ticket_rate(
+        &mut self,
+        ticket: TicketId,
+        recipient: &str,
+        times: &[chrono::DateTime<chrono::Utc>],
+    ) -> anyhow::Result<()> {
+        self.put_json(T::Rate, ticket_rate_key(ticket, recipient), &times)
     }
 
     /// Applies every collected write atomically (not yet flushed).
