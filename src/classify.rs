@@ -57,8 +57,11 @@
 //!    says so explicitly (it is never a machine marker), else `human:default`.
 //!
 //! Machine markers, in the order they are named: `auto-submitted` (any
-//! keyword but `no`), `precedence` (bulk, junk, list), `x-auto-response-suppress`,
-//! `null-return-path`, `x-ms-exchange-inbox-rules-loop`.
+//! keyword but `no`), `precedence` (bulk, junk, list),
+//! `x-auto-response-suppress` (naming `All`, `OOF` or `AutoReply`: what a
+//! responder sets so it is not answered in turn; `DR`, `NDR`, `RN`, `NRN`
+//! only concern receipts), `null-return-path`,
+//! `x-ms-exchange-inbox-rules-loop`.
 //!
 //! Decisions worth knowing:
 //! - **`X-Auto-Response-Suppress` is a request, not a label.** It asks the
@@ -199,11 +202,20 @@ pub fn classify(mail: &InboundMail, ctx: ClassifyContext<'_>) -> Classification 
 /// `X-Auto-Response-Suppress` with `All` or `AutoReply` (our acknowledgement
 /// is an auto-reply other than an out-of-office notice).
 pub fn declines_auto_replies(mail: &InboundMail) -> Option<String> {
-    let value = mail.header("x-auto-response-suppress")?;
-    value
-        .split([',', ' '])
-        .any(|t| t.eq_ignore_ascii_case("all") || t.eq_ignore_ascii_case("autoreply"))
-        .then(|| format!("X-Auto-Response-Suppress: {value}"))
+    suppresses_auto_responses(mail, &["all", "autoreply"])
+        .then(|| mail.header("x-auto-response-suppress"))
+        .flatten()
+        .map(|value| format!("X-Auto-Response-Suppress: {value}"))
+}
+
+/// Whether `X-Auto-Response-Suppress` names one of `tokens` (lower case).
+fn suppresses_auto_responses(mail: &InboundMail, tokens: &[&str]) -> bool {
+    mail.header("x-auto-response-suppress")
+        .is_some_and(|value| {
+            value
+                .split([',', ' ', '\t'])
+                .any(|t| tokens.contains(&t.to_ascii_lowercase().as_str()))
+        })
 }
 
 fn own_loop(mail: &InboundMail, ctx: ClassifyContext<'_>) -> Option<Classification> {
@@ -346,7 +358,7 @@ fn answers_our_mail(mail: &InboundMail, ctx: ClassifyContext<'_>) -> bool {
 /// The first machine marker of a mail (see the module docs).
 fn machine_marker(mail: &InboundMail) -> Option<&'static str> {
     answer_marker(mail).or_else(|| {
-        if mail.has_header("x-auto-response-suppress") {
+        if suppresses_auto_responses(mail, &["all", "oof", "autoreply"]) {
             Some("x-auto-response-suppress")
         } else if mail.has_header("x-ms-exchange-inbox-rules-loop") {
             Some("x-ms-exchange-inbox-rules-loop")

@@ -553,6 +553,12 @@ fn cases() -> Vec<Case> {
             ..BASE
         },
         Case {
+            name: "auto-reply subject with X-Auto-Response-Suppress about receipts only",
+            subject: "Automatic reply: Printer is broken",
+            headers: &[("x-auto-response-suppress", "DR, RN")],
+            ..BASE
+        },
+        Case {
             name: "auto-reply subject answering our Message-ID, no headers",
             subject: "Out of Office: [#1] We received your request",
             in_reply_to: &[OURS],

@@ -539,3 +539,54 @@ fn the_corpus_covers_every_origin_and_outcome() {
         );
     }
 }
+
+/// The decision is visible where people look: in the log line of the
+/// ingest and in `tickets show`, for the opening mail and for an ignored
+/// auto-reply that belongs to the ticket.
+#[test]
+fn the_rule_that_fired_is_logged_and_shown_on_the_ticket() {
+    let corpus = load_corpus();
+    let raw = |name: &str| {
+        corpus
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name} is in the corpus"))
+            .raw
+            .clone()
+    };
+    let env = TestEnv::new();
+    env.ingest(&raw("human/gmail-new-request.eml"));
+    env.deliver();
+    let ack = env
+        .outbound()
+        .into_iter()
+        .find(|m| m.kind == "acknowledgement")
+        .expect("an acknowledgement");
+    let parent = ParentThread {
+        ticket: TicketId(1),
+        values: vec![
+            ("{{TICKET}}", "1".into()),
+            (
+                "{{ALERT_ID}}",
+                ack.message_id.clone().expect("a Message-ID"),
+            ),
+            ("{{REPLY_TO}}", ack.reply_to[0].clone()),
+        ],
+    };
+    let oof = fill_placeholders(&raw("autoreply/exchange-online-oof.eml"), Some(&parent))
+        .expect("placeholders filled");
+    let run = env.ingest_run(&oof).assert_success();
+    assert!(
+        run.stderr
+            .contains("auto-reply:auto-submitted=auto-replied"),
+        "{run}"
+    );
+    let show = env.ok(&["tickets", "show", "1"]);
+    for line in [
+        "rule: human:default; sender:outside",
+        "ignored (auto-reply:auto-submitted=auto-replied), related to #1",
+        "rule: auto-reply:auto-submitted=auto-replied; sender:outside; thread:own-message-id",
+    ] {
+        assert!(show.stdout.contains(line), "missing {line:?}:\n{show}");
+    }
+}
