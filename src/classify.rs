@@ -17,7 +17,7 @@
 //!    `bounce:delivery-status-part`, `bounce:x-failed-recipients`,
 //!    `bounce:mailer-daemon-sender` (mailer-daemon@, postmaster@), and
 //!    `bounce:subject+<marker>`: a failure subject ("Undeliverable:",
-//!    "Unzustellbar:", ...) together with a machine marker (below).
+//!    "Unzustellbar:", ...) together with a strong marker (below).
 //! 3. **Auto-replies, labelled** ([`MailKind::AutoReply`]):
 //!    `auto-reply:auto-submitted=auto-replied` (RFC 3834, comments and
 //!    parameters allowed), `auto-reply:read-receipt` (a
@@ -32,8 +32,7 @@
 //!    machine marker (`auto-reply:subject+<marker>`) or in answer to our own
 //!    mail (`auto-reply:subject+answer-to-our-mail`); and an answer to our
 //!    own mail (In-Reply-To/References naming one of our Message-IDs, or sent
-//!    to one of our keyed reply addresses) that carries `Auto-Submitted`,
-//!    `Precedence` or a null Return-Path
+//!    to one of our keyed reply addresses) that carries a strong marker
 //!    (`auto-reply:answer-to-our-mail+<marker>`): bulk and generated mail
 //!    never answers one particular message, an auto-responder does.
 //! 5. **Admin rules** for automated mail (`[[automated]]` in the config):
@@ -56,27 +55,30 @@
 //! 8. Otherwise **a person**: `human:auto-submitted=no` when the message
 //!    says so explicitly (it is never a machine marker), else `human:default`.
 //!
-//! Machine markers, in the order they are named: `auto-submitted` (any
-//! keyword but `no`), `precedence` (bulk, junk, list),
-//! `x-auto-response-suppress` (naming `All`, `OOF` or `AutoReply`: what a
-//! responder sets so it is not answered in turn; `DR`, `NDR`, `RN`, `NRN`
-//! only concern receipts), `null-return-path`,
-//! `x-ms-exchange-inbox-rules-loop`.
+//! Markers, in the order they are named. Strong markers say the mail was
+//! generated: `auto-submitted` (any keyword but `no`), `precedence` (bulk,
+//! junk, list), `null-return-path`. Machine markers are the strong ones plus
+//! two that Exchange's automatic answers carry: `x-auto-response-suppress`
+//! when it says `All`, and `x-ms-exchange-inbox-rules-loop`. A list such as
+//! `DR, RN, NRN, OOF, AutoReply` is what senders, people's MAPI clients
+//! included, put on their own mail to be left alone, so it is no marker.
 //!
 //! Decisions worth knowing:
 //! - **`X-Auto-Response-Suppress` is a request, not a label.** It asks the
 //!   receiver not to send certain automatic answers. Outlook and MAPI
 //!   programs also put it on mail people write (osTicket #726, Redmine
 //!   #19558), and notification systems put it on theirs, so on its own it
-//!   decides nothing. It counts as a machine marker next to an auto-reply
-//!   subject, and ticketd honours it: with `All` or `AutoReply`, the
-//!   acknowledgement of that message (our auto-reply) is held back and kept
-//!   in the outbox as suppressed ([`declines_auto_replies`]).
+//!   decides nothing. With `All` (Exchange's own out-of-office) it
+//!   corroborates an auto-reply subject. And ticketd honours it: with `All`
+//!   or `AutoReply` the acknowledgement of that message (our auto-reply,
+//!   other than an out-of-office notice) is held back and kept in the outbox
+//!   as suppressed ([`declines_auto_replies`]); `OOF` alone does not concern
+//!   us, and `DR`, `NDR`, `RN`, `NRN` are about receipts.
 //! - **No subject-only guess.** A subject such as "Out of Office" with no
 //!   other sign is a person's mail: people write such subjects ("Out of
 //!   Office: how do I set it up?"), and a ticket is cheaper than lost mail.
-//!   The subject counts as soon as anything corroborates it: a machine
-//!   marker, or being an answer to our own mail (Exchange's internal OOF
+//!   The subject counts once something corroborates it: a machine marker,
+//!   or being an answer to our own mail (Exchange's internal OOF
 //!   carries no RFC 3834 header at all, FreeScout #2488).
 //! - **Staff is not a kind of mail.** Whether a sender is proven staff is
 //!   decided separately ([`crate::sender`]) and recorded next to this rule;
@@ -275,7 +277,7 @@ fn bounce(mail: &InboundMail) -> Option<Classification> {
     {
         "bounce:mailer-daemon-sender".to_string()
     } else if let Some(marker) = subject_starts_with(&mail.subject, &BOUNCE_SUBJECTS)
-        .then(|| machine_marker(mail))
+        .then(|| strong_marker(mail))
         .flatten()
     {
         format!("bounce:subject+{marker}")
@@ -334,7 +336,7 @@ fn inferred_auto_reply(mail: &InboundMail, ctx: ClassifyContext<'_>) -> Option<C
         if auto_subject {
             "auto-reply:subject+answer-to-our-mail".to_string()
         } else {
-            let marker = answer_marker(mail)?;
+            let marker = strong_marker(mail)?;
             format!("auto-reply:answer-to-our-mail+{marker}")
         }
     } else {
@@ -357,8 +359,8 @@ fn answers_our_mail(mail: &InboundMail, ctx: ClassifyContext<'_>) -> bool {
 
 /// The first machine marker of a mail (see the module docs).
 fn machine_marker(mail: &InboundMail) -> Option<&'static str> {
-    answer_marker(mail).or_else(|| {
-        if suppresses_auto_responses(mail, &["all", "oof", "autoreply"]) {
+    strong_marker(mail).or_else(|| {
+        if suppresses_auto_responses(mail, &["all"]) {
             Some("x-auto-response-suppress")
         } else if mail.has_header("x-ms-exchange-inbox-rules-loop") {
             Some("x-ms-exchange-inbox-rules-loop")
@@ -368,9 +370,8 @@ fn machine_marker(mail: &InboundMail) -> Option<&'static str> {
     })
 }
 
-/// The markers that turn an answer to our own mail into an auto-reply.
-/// `X-Auto-Response-Suppress` is not one: people's replies carry it too.
-fn answer_marker(mail: &InboundMail) -> Option<&'static str> {
+/// The first strong marker: the mail says it was generated.
+fn strong_marker(mail: &InboundMail) -> Option<&'static str> {
     if auto_submitted(mail).is_some() {
         Some("auto-submitted")
     } else if precedence(mail).is_some_and(|p| matches!(p.as_str(), "bulk" | "junk" | "list")) {

@@ -553,6 +553,18 @@ fn cases() -> Vec<Case> {
             ..BASE
         },
         Case {
+            name: "auto-reply subject with the list a person's MAPI client sends is a person",
+            subject: "Out of office settings lost after the update",
+            headers: &[("x-auto-response-suppress", "DR, RN, NRN, OOF, AutoReply")],
+            ..BASE
+        },
+        Case {
+            name: "failure subject with only X-Auto-Response-Suppress: All is a person",
+            subject: "Undeliverable mail keeps coming back",
+            headers: &[("x-auto-response-suppress", "All")],
+            ..BASE
+        },
+        Case {
             name: "auto-reply subject with X-Auto-Response-Suppress about receipts only",
             subject: "Automatic reply: Printer is broken",
             headers: &[("x-auto-response-suppress", "DR, RN")],
