@@ -221,9 +221,8 @@ fn suppresses_auto_responses(mail: &InboundMail, tokens: &[&str]) -> bool {
 }
 
 fn own_loop(mail: &InboundMail, ctx: ClassifyContext<'_>) -> Option<Classification> {
-    let rule = if mail
-        .header(LOOP_HEADER)
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(ctx.instance_name))
+    let rule = if all_values(mail, LOOP_HEADER)
+        .any(|v| v.trim().eq_ignore_ascii_case(ctx.instance_name))
     {
         "own-loop:header"
     } else if mail
@@ -232,9 +231,7 @@ fn own_loop(mail: &InboundMail, ctx: ClassifyContext<'_>) -> Option<Classificati
         .is_some_and(|id| ctx.is_own_message_id(id))
     {
         "own-loop:message-id"
-    } else if mail
-        .header("x-loop")
-        .is_some_and(|v| addresses_in(v).any(|a| ctx.is_support_address(a)))
+    } else if all_values(mail, "x-loop").any(|v| addresses_in(v).any(|a| ctx.is_support_address(a)))
     {
         "own-loop:x-loop"
     } else if mail
@@ -247,6 +244,15 @@ fn own_loop(mail: &InboundMail, ctx: ClassifyContext<'_>) -> Option<Classificati
         return None;
     };
     Some(Classification::new(MailKind::OwnLoop, rule))
+}
+
+/// Values of every header with this name: loop headers are added once per
+/// hop, so ours need not be the first.
+fn all_values<'m>(mail: &'m InboundMail, name: &'m str) -> impl Iterator<Item = &'m str> {
+    mail.headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Address-like tokens of a header value (`<a@b>`, `a@b`, `Name <a@b>`).

@@ -229,6 +229,23 @@ fn cases() -> Vec<Case> {
             ..BASE
         },
         Case {
+            name: "our loop header after another instance's",
+            headers: &[("x-ticketd-loop", "desk-b"), ("x-ticketd-loop", "ticketd")],
+            kind: OwnLoop,
+            rule: "own-loop:header",
+            ..BASE
+        },
+        Case {
+            name: "X-Loop naming a support address after another X-Loop",
+            headers: &[
+                ("x-loop", "it@customer.test"),
+                ("x-loop", "support@example.test"),
+            ],
+            kind: OwnLoop,
+            rule: "own-loop:x-loop",
+            ..BASE
+        },
+        Case {
             name: "X-Loop naming someone else's mailbox is not ours",
             headers: &[("x-loop", "it@customer.test")],
             ..BASE

@@ -56,7 +56,7 @@ pub fn queue_alerts(
         for recipient in &intent.recipients {
             let id = tx.next_outbox_id()?;
             let mut item = new_item(desk, id, ticket, intent, recipient, comment, trigger);
-            item.status = guard.check(intent, recipient, trigger)?;
+            item.status = guard.check(tx, intent, recipient, trigger)?;
             tx.put_outbox(&item, None)?;
             ids.push(id);
         }
@@ -152,8 +152,9 @@ enum RateKey {
     TicketRecipient(String),
 }
 
-/// Decides each automatic item of one commit. Send times are read once and
-/// written back once per commit.
+/// Decides the automatic items of one event. Send times are read through
+/// the write (so earlier events of the same commit count) and written back
+/// once.
 struct LoopGuard<'d> {
     desk: &'d Desk,
     ticket: TicketId,
@@ -180,6 +181,7 @@ impl<'d> LoopGuard<'d> {
     /// The status a new item for `recipient` starts with.
     fn check(
         &mut self,
+        tx: &WriteTx<'_>,
         intent: &AlertIntent,
         recipient: &str,
         trigger: &Trigger,
@@ -214,7 +216,7 @@ impl<'d> LoopGuard<'d> {
             ));
         }
         for (key, limit) in &keys {
-            let count = self.recent(key, limit.window)?;
+            let count = self.recent(tx, key, limit.window)?;
             if count >= limit.max {
                 return Ok(suppressed(limit_rule(key, count, limit.window)));
             }
@@ -226,11 +228,16 @@ impl<'d> LoopGuard<'d> {
     }
 
     /// Sends within `window` before now (loading and pruning the list).
-    fn recent(&mut self, key: &RateKey, window: chrono::Duration) -> anyhow::Result<usize> {
+    fn recent(
+        &mut self,
+        tx: &WriteTx<'_>,
+        key: &RateKey,
+        window: chrono::Duration,
+    ) -> anyhow::Result<usize> {
         if !self.times.contains_key(key) {
             let loaded = match key {
-                RateKey::Recipient(r) => self.desk.store.rate(r)?,
-                RateKey::TicketRecipient(r) => self.desk.store.ticket_rate(self.ticket, r)?,
+                RateKey::Recipient(r) => tx.rate(r)?,
+                RateKey::TicketRecipient(r) => tx.ticket_rate(self.ticket, r)?,
             };
             self.times.insert(key.clone(), loaded);
         }

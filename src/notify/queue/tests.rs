@@ -100,6 +100,34 @@ fn the_per_ticket_limit_holds_back_the_third_closed_alert_to_one_address() {
 }
 
 #[test]
+fn events_earlier_in_the_same_commit_count() {
+    let (_dir, desk) = desk_with(&[("ticket_rate_limit_max = 5", "ticket_rate_limit_max = 2")]);
+    let id = open_ticket(&desk, NEW_MAIL);
+    let mut ticket = desk.ticket(id).expect("ticket");
+    let mut tx = desk.store.begin();
+    let trigger = Trigger::default();
+    for _ in 0..2 {
+        desk.close_ticket(&mut tx, &mut ticket, "cli", &trigger)
+            .expect("close");
+        desk.reopen_ticket(&mut tx, &mut ticket, "cli", &trigger)
+            .expect("reopen");
+    }
+    tx.put_ticket(&ticket).expect("put");
+    tx.commit().expect("commit");
+    let closed = states(&desk, AlertKind::TicketClosed);
+    assert_eq!(closed[0], "pending");
+    assert!(closed[1].starts_with("rate-limit:ticket:"), "{closed:?}");
+    assert_eq!(
+        desk.store
+            .ticket_rate(id, "carol@customer.test")
+            .expect("rate")
+            .len(),
+        2,
+        "the acknowledgement and the first closed alert"
+    );
+}
+
+#[test]
 fn the_per_ticket_limit_is_per_ticket() {
     let (_dir, desk) = desk_with(&[("ticket_rate_limit_max = 5", "ticket_rate_limit_max = 1")]);
     let first = open_ticket(&desk, NEW_MAIL);
