@@ -39,14 +39,18 @@
 //!    `automated-rule:<name>` ([`MailKind::Automated`], with its category).
 //! 6. **Other machine mail** ([`MailKind::Automated`]):
 //!    `automated:auto-submitted=<keyword>` (RFC 3834, any keyword but `no`),
-//!    other help desks' loop markers (`automated:x-rt-loop-prevention`,
-//!    `automated:x-otrs-loop`, `automated:x-loop` for `X-Loop: yes|true`),
-//!    `automated:x-fc-machinegenerated`, list mail (`list:list-id`,
+//!    `automated:x-fc-machinegenerated` (RT),
+//!    `automated:x-amazon-mail-relay-type=notification` (osTicket),
+//!    `automated:feedback-report` (an abuse report, RFC 5965), other
+//!    systems' loop markers (`automated:x-rt-loop-prevention`,
+//!    `automated:x-otrs-loop`, `automated:x-no-loop`, any value but `no`;
+//!    `automated:x-loop` for `X-Loop: yes|true`), list mail (`list:list-id`,
 //!    `list:list-unsubscribe`, `list:list-post`, `list:mailing-list`,
 //!    `list:x-mailing-list`, `list:precedence=list`), bulk mail
 //!    (`bulk:precedence=bulk|junk`, `bulk:feedback-id`, `bulk:x-campaign`
-//!    and other campaign headers) and no-reply senders
-//!    (`automated:sender=no-reply`).
+//!    and other campaign headers), system accounts
+//!    (`automated:sender=system-account`: root@, nobody@) and no-reply
+//!    senders (`automated:sender=no-reply`).
 //! 7. **A null Return-Path** alone: `auto-reply:null-return-path`. Only
 //!    auto-responders and delivery reports use the null sender, but this is
 //!    weak evidence, so every labelled rule above wins over it (a monitoring
@@ -80,6 +84,12 @@
 //!   The subject counts once something corroborates it: a machine marker,
 //!   or being an answer to our own mail (Exchange's internal OOF
 //!   carries no RFC 3834 header at all, FreeScout #2488).
+//! - **Only some values count.** `Precedence: first-class` or `normal` and
+//!   `X-Loop` naming some other mailbox are ordinary (Znuny treats any
+//!   Precedence and any X-Loop as a loop); `Auto-Submitted: no` is a person
+//!   (FreeScout treats any Auto-Submitted as automatic). A mail without a
+//!   From address is a person's too (RT calls it generated): it opens a
+//!   ticket that nobody can be acknowledged for.
 //! - **Staff is not a kind of mail.** Whether a sender is proven staff is
 //!   decided separately ([`crate::sender`]) and recorded next to this rule;
 //!   a staff member's auto-reply is an auto-reply and never acts as staff.
@@ -440,8 +450,8 @@ fn rule_matches(rule: &AutomatedRule, mail: &InboundMail) -> bool {
             .all(|(name, r)| mail.header(name).is_some_and(|v| r.is_match(v)))
 }
 
-/// Other help desks' loop markers: their automatic mail.
-const HELPDESK_LOOP_HEADERS: [&str; 2] = ["x-rt-loop-prevention", "x-otrs-loop"];
+/// Other systems' loop markers (help desks, mailers): their automatic mail.
+const LOOP_MARKER_HEADERS: [&str; 3] = ["x-rt-loop-prevention", "x-otrs-loop", "x-no-loop"];
 
 /// Headers of mailing-list software.
 const LIST_HEADERS: [&str; 5] = [
@@ -463,6 +473,9 @@ const BULK_HEADERS: [&str; 7] = [
     "x-csa-complaints",
 ];
 
+/// System accounts whose mail is machine output (cron, logwatch, smartd).
+const SYSTEM_LOCALS: [&str; 2] = ["root", "nobody"];
+
 /// Sender local parts that never read replies.
 const NO_REPLY_LOCALS: [&str; 6] = [
     "noreply",
@@ -475,24 +488,32 @@ const NO_REPLY_LOCALS: [&str; 6] = [
 
 fn machine_mail(mail: &InboundMail) -> Option<Classification> {
     let rule = auto_generated(mail)
-        .or_else(|| helpdesk_loop(mail))
+        .or_else(|| loop_marker(mail))
         .or_else(|| list_mail(mail))
         .or_else(|| bulk_mail(mail))
-        .or_else(|| no_reply_sender(mail))?;
+        .or_else(|| machine_sender(mail))?;
     Some(Classification::new(MailKind::Automated, rule))
 }
 
 fn auto_generated(mail: &InboundMail) -> Option<String> {
-    auto_submitted(mail)
-        .map(|keyword| format!("automated:auto-submitted={keyword}"))
-        .or_else(|| {
-            header_is(mail, "x-fc-machinegenerated", "true")
-                .then(|| "automated:x-fc-machinegenerated".to_string())
-        })
+    let rule = if let Some(keyword) = auto_submitted(mail) {
+        format!("automated:auto-submitted={keyword}")
+    } else if header_is(mail, "x-fc-machinegenerated", "true") {
+        "automated:x-fc-machinegenerated".to_string()
+    } else if header_is(mail, "x-amazon-mail-relay-type", "notification") {
+        "automated:x-amazon-mail-relay-type=notification".to_string()
+    } else if mail.content_type == "multipart/report"
+        && mail.report_type.as_deref() == Some("feedback-report")
+    {
+        "automated:feedback-report".to_string()
+    } else {
+        return None;
+    };
+    Some(rule)
 }
 
-fn helpdesk_loop(mail: &InboundMail) -> Option<String> {
-    if let Some(name) = HELPDESK_LOOP_HEADERS.iter().find(|h| {
+fn loop_marker(mail: &InboundMail) -> Option<String> {
+    if let Some(name) = LOOP_MARKER_HEADERS.iter().find(|h| {
         mail.header(h)
             .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"))
     }) {
@@ -519,8 +540,11 @@ fn bulk_mail(mail: &InboundMail) -> Option<String> {
         .map(|name| format!("bulk:{name}"))
 }
 
-fn no_reply_sender(mail: &InboundMail) -> Option<String> {
+fn machine_sender(mail: &InboundMail) -> Option<String> {
     let local = local_part(mail.from.as_deref()?).to_ascii_lowercase();
+    if SYSTEM_LOCALS.contains(&local.as_str()) {
+        return Some("automated:sender=system-account".to_string());
+    }
     NO_REPLY_LOCALS
         .iter()
         .any(|n| {

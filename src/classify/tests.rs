@@ -686,13 +686,13 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "admin rule: subject matches but header missing",
-            from: Some("root@server.test"),
+            from: Some("ops@server.test"),
             subject: "Cron <root@server> backup",
             ..BASE
         },
         Case {
             name: "admin rule: header matches but subject does not",
-            from: Some("root@server.test"),
+            from: Some("ops@server.test"),
             subject: "Backup report",
             headers: &[("x-cron-env", "<SHELL=/bin/sh>")],
             ..BASE
@@ -959,6 +959,45 @@ fn cases() -> Vec<Case> {
             ],
             kind: Automated,
             rule: "automated:auto-submitted=auto-generated",
+            ..BASE
+        },
+        Case {
+            name: "X-No-Loop",
+            headers: &[("x-no-loop", "yes")],
+            kind: Automated,
+            rule: "automated:x-no-loop",
+            ..BASE
+        },
+        Case {
+            name: "X-AMAZON-MAIL-RELAY-TYPE: NOTIFICATION",
+            headers: &[("x-amazon-mail-relay-type", "NOTIFICATION")],
+            kind: Automated,
+            rule: "automated:x-amazon-mail-relay-type=notification",
+            ..BASE
+        },
+        Case {
+            name: "an abuse feedback report",
+            content_type: "multipart/report",
+            report_type: Some("feedback-report"),
+            kind: Automated,
+            rule: "automated:feedback-report",
+            ..BASE
+        },
+        Case {
+            name: "root as sender",
+            from: Some("root@server.test"),
+            kind: Automated,
+            rule: "automated:sender=system-account",
+            ..BASE
+        },
+        Case {
+            name: "a person called root-ish is a person",
+            from: Some("rootkit.researcher@server.test"),
+            ..BASE
+        },
+        Case {
+            name: "Precedence: normal is a person",
+            headers: &[("precedence", "normal")],
             ..BASE
         },
         // 7. the null sender, weakest of all
