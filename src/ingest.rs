@@ -269,7 +269,7 @@ fn decide_and_store(
     if let Some(existing) = desk.store.message(fingerprint)? {
         return Ok(duplicate(existing));
     }
-    let class = classify(mail, classify_context(desk));
+    let class = classify(mail, ClassifyContext::for_desk(desk));
     let sender = sender_role(mail, &desk.config, &desk.key);
     let thread = find_thread(
         mail,
@@ -313,14 +313,6 @@ fn decide_and_store(
     })
 }
 
-fn classify_context(desk: &Desk) -> ClassifyContext<'_> {
-    ClassifyContext {
-        instance_name: &desk.config.instance_name,
-        support_addresses: &desk.config.support_addresses,
-        automated_rules: &desk.config.automated,
-    }
-}
-
 fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<Applied> {
     let threaded = d.thread.map(ThreadMatch::ticket);
     match (d.class.kind, threaded) {
@@ -342,6 +334,7 @@ fn apply(desk: &Desk, tx: &mut WriteTx<'_>, d: &Decision<'_>) -> anyhow::Result<
 fn trigger(d: &Decision<'_>) -> Trigger {
     Trigger {
         message_id: d.mail.message_id.clone(),
+        declines_auto_replies: crate::classify::declines_auto_replies(d.mail),
     }
 }
 

@@ -224,6 +224,10 @@ pub struct AlertsConfig {
     pub rate_limit_max: u32,
     /// Rate-limit window.
     pub rate_limit_window: chrono::Duration,
+    /// Max automatic messages per ticket and recipient per window.
+    pub ticket_rate_limit_max: u32,
+    /// Per-ticket rate-limit window.
+    pub ticket_rate_limit_window: chrono::Duration,
 }
 
 /// `[closed_tickets]`, validated.
@@ -706,21 +710,26 @@ impl Validator {
                 "replaced by [closed_tickets] customer_reply = \"reopen\", \"reopen_within\" or \"never\"; remove this key",
             ));
         }
-        let window = raw
-            .rate_limit_window_minutes
-            .unwrap_or(DEFAULT_RATE_LIMIT_WINDOW_MINUTES);
-        if window == 0 {
-            return Err(self.err(
-                "alerts.rate_limit_window_minutes",
-                "expected a positive number of minutes",
-            ));
-        }
+        let window = self.window(
+            "alerts.rate_limit_window_minutes",
+            raw.rate_limit_window_minutes,
+            DEFAULT_RATE_LIMIT_WINDOW_MINUTES,
+        )?;
+        let ticket_window = self.window(
+            "alerts.ticket_rate_limit_window_minutes",
+            raw.ticket_rate_limit_window_minutes,
+            DEFAULT_TICKET_RATE_LIMIT_WINDOW_MINUTES,
+        )?;
         Ok(AlertsConfig {
             acknowledge_cc: raw.acknowledge_cc.unwrap_or(false),
             notify_staff,
             staff_recipients,
             rate_limit_max: raw.rate_limit_max.unwrap_or(DEFAULT_RATE_LIMIT_MAX),
-            rate_limit_window: chrono::Duration::minutes(i64::from(window)),
+            rate_limit_window: window,
+            ticket_rate_limit_max: raw
+                .ticket_rate_limit_max
+                .unwrap_or(DEFAULT_TICKET_RATE_LIMIT_MAX),
+            ticket_rate_limit_window: ticket_window,
         })
     }
 
@@ -749,6 +758,19 @@ impl Validator {
             customer_reply,
             thanks_keeps_closed: raw.thanks_keeps_closed.unwrap_or(true),
         })
+    }
+
+    /// A rate-limit window: a positive number of minutes.
+    fn window(
+        &self,
+        key: &str,
+        minutes: Option<u32>,
+        default: u32,
+    ) -> Result<chrono::Duration, ConfigError> {
+        match minutes.unwrap_or(default) {
+            0 => Err(self.err(key, "expected a positive number of minutes")),
+            m => Ok(chrono::Duration::minutes(i64::from(m))),
+        }
     }
 
     fn template_names(

@@ -15,6 +15,10 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
 pub const DEFAULT_RATE_LIMIT_MAX: u32 = 10;
 /// Default rate-limit window.
 pub const DEFAULT_RATE_LIMIT_WINDOW_MINUTES: u32 = 60;
+/// Default automatic messages per ticket and recipient per window.
+pub const DEFAULT_TICKET_RATE_LIMIT_MAX: u32 = 5;
+/// Default per-ticket rate-limit window in minutes.
+pub const DEFAULT_TICKET_RATE_LIMIT_WINDOW_MINUTES: u32 = 60;
 /// Default delivery attempts before an outbox item is given up.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 12;
 /// Default first retry delay; doubled on each attempt.
@@ -263,6 +267,10 @@ pub struct RawAlerts {
     pub rate_limit_max: Option<u32>,
     /// Rate-limit window in minutes.
     pub rate_limit_window_minutes: Option<u32>,
+    /// Automatic messages per ticket and recipient per window.
+    pub ticket_rate_limit_max: Option<u32>,
+    /// Per-ticket rate-limit window in minutes.
+    pub ticket_rate_limit_window_minutes: Option<u32>,
 }
 
 /// `[closed_tickets]`: what a reply to a closed ticket does.

@@ -114,6 +114,11 @@ fn example_config_parses_with_documented_values() {
     assert_eq!(c.alerts.staff_recipients, ["staff@example.test"]);
     assert_eq!(c.alerts.rate_limit_max, 10);
     assert_eq!(c.alerts.rate_limit_window, chrono::Duration::minutes(60));
+    assert_eq!(c.alerts.ticket_rate_limit_max, 5);
+    assert_eq!(
+        c.alerts.ticket_rate_limit_window,
+        chrono::Duration::minutes(60)
+    );
 
     assert_eq!(c.templates_dir, Path::new("templates"));
     assert_eq!(
@@ -126,7 +131,17 @@ fn example_config_parses_with_documented_values() {
     assert!(c.template_names.iter().all(|(event, name)| event == name));
 
     let names: Vec<&str> = c.automated.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["monitoring", "cron"]);
+    assert_eq!(names, ["monitoring", "cron", "backup"]);
+    let backup = c.automated[2].subject.as_ref();
+    assert_eq!(
+        backup.map(|r| r.is_match("[Failed] Backup Job Daily-VMs (3 VMs) 1 failed")),
+        Some(true)
+    );
+    assert_eq!(
+        backup.map(|r| r.is_match("Failed backup of my laptop, please help")),
+        Some(false),
+        "a person's subject is not a backup report"
+    );
     let monitoring = &c.automated[0];
     assert_eq!(monitoring.category.as_deref(), Some("monitoring"));
     let from = monitoring
@@ -258,6 +273,11 @@ fn minimal_config_gets_defaults() {
     assert!(c.alerts.staff_recipients.is_empty());
     assert_eq!(c.alerts.rate_limit_max, 10);
     assert_eq!(c.alerts.rate_limit_window, chrono::Duration::minutes(60));
+    assert_eq!(c.alerts.ticket_rate_limit_max, 5);
+    assert_eq!(
+        c.alerts.ticket_rate_limit_window,
+        chrono::Duration::minutes(60)
+    );
     assert_eq!(c.templates_dir, Path::new("templates"));
     assert_eq!(c.template_names.len(), 5);
     assert!(c.automated.is_empty());
@@ -287,6 +307,8 @@ notify_staff = ["automated_ticket"]
 staff_recipients = ["Boss@Example.test"]
 rate_limit_max = 3
 rate_limit_window_minutes = 5
+ticket_rate_limit_max = 2
+ticket_rate_limit_window_minutes = 1440
 [templates.events]
 new_ticket = "fancy-new_ticket2"
 [api]
@@ -320,6 +342,11 @@ token = "0123456789abcdef"
     assert_eq!(c.alerts.staff_recipients, ["boss@example.test"]);
     assert_eq!(c.alerts.rate_limit_max, 3);
     assert_eq!(c.alerts.rate_limit_window, chrono::Duration::minutes(5));
+    assert_eq!(c.alerts.ticket_rate_limit_max, 2);
+    assert_eq!(
+        c.alerts.ticket_rate_limit_window,
+        chrono::Duration::minutes(1440)
+    );
     assert_eq!(
         c.template_names.get("new_ticket").map(String::as_str),
         Some("fancy-new_ticket2")
@@ -572,6 +599,24 @@ fn error_cases() -> Vec<ErrorCase> {
             minimal_plus("[alerts]\nrate_limit_window_minutes = 0"),
             "alerts.rate_limit_window_minutes",
             &["expected a positive number of minutes"],
+        ),
+        case(
+            "zero per-ticket rate-limit window",
+            minimal_plus("[alerts]\nticket_rate_limit_window_minutes = 0"),
+            "alerts.ticket_rate_limit_window_minutes",
+            &["expected a positive number of minutes"],
+        ),
+        case(
+            "negative per-ticket limit",
+            minimal_plus("[alerts]\nticket_rate_limit_max = -1"),
+            "alerts.ticket_rate_limit_max",
+            &["invalid value"],
+        ),
+        case(
+            "misspelled per-ticket limit key",
+            minimal_plus("[alerts]\nticket_rate_max = 3"),
+            "alerts.ticket_rate_max",
+            &["unknown field `ticket_rate_max`", "`ticket_rate_limit_max`"],
         ),
         case(
             "tiny max_message_bytes",

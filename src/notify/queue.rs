@@ -1,7 +1,24 @@
 //! Turns alert intents into outbox items inside the caller's store write,
-//! with a snapshot of what the template will see and the loop guard: a
-//! per-recipient cap on automatic mail. A held-back item is stored as
-//! `suppressed` with the rule, so nothing disappears silently.
+//! with a snapshot of what the template will see and the loop guard.
+//!
+//! Every automatic item (anything but a relayed staff reply) passes, in
+//! order:
+//! 1. the sender's request: an acknowledgement (our auto-reply) of a message
+//!    whose `X-Auto-Response-Suppress` declines auto-replies is held back
+//!    (`auto-reply-declined`);
+//! 2. the per-ticket limit: at most `alerts.ticket_rate_limit_max` automatic
+//!    messages to one address about one ticket per
+//!    `alerts.ticket_rate_limit_window_minutes` (`rate-limit:ticket`), for
+//!    staff and customers alike;
+//! 3. the per-recipient limit: at most `alerts.rate_limit_max` automatic
+//!    messages to one outside address across all tickets per
+//!    `alerts.rate_limit_window_minutes` (`rate-limit:recipient`). Staff
+//!    are exempt: on a busy desk they legitimately get many notifications,
+//!    and a loop always runs through an outside address, where this limit
+//!    stops it.
+//!
+//! A held-back item is stored as `suppressed` with the rule, so nothing
+//! disappears silently. Only items that pass count towards the limits.
 
 use std::collections::HashMap;
 
@@ -9,7 +26,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::desk::Desk;
-use crate::model::{Comment, Ticket};
+use crate::model::{Comment, Ticket, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 use crate::rules::AlertIntent;
 use crate::store::WriteTx;
@@ -19,6 +36,9 @@ use crate::store::WriteTx;
 pub struct Trigger {
     /// Its Message-ID.
     pub message_id: Option<String>,
+    /// Set when the message asked for no automatic replies (the header and
+    /// value, see [`crate::classify::declines_auto_replies`]).
+    pub declines_auto_replies: Option<String>,
 }
 
 /// Queues every intent; returns the new outbox item ids.
@@ -30,21 +50,18 @@ pub fn queue_alerts(
     comment: Option<&Comment>,
     trigger: &Trigger,
 ) -> anyhow::Result<Vec<u64>> {
-    let now = Utc::now();
-    let mut rates = RateCache::default();
+    let mut guard = LoopGuard::new(desk, ticket.id);
     let mut ids = Vec::new();
     for intent in intents {
         for recipient in &intent.recipients {
             let id = tx.next_outbox_id()?;
             let mut item = new_item(desk, id, ticket, intent, recipient, comment, trigger);
-            if intent.kind.is_automatic() && !intent.to_staff {
-                item.status = rates.check(desk, recipient, now)?;
-            }
+            item.status = guard.check(tx, intent, recipient, trigger)?;
             tx.put_outbox(&item, None)?;
             ids.push(id);
         }
     }
-    rates.write(tx)?;
+    guard.write(tx)?;
     Ok(ids)
 }
 
@@ -128,44 +145,134 @@ pub fn snapshot(ticket: &Ticket, comment: Option<&Comment>) -> serde_json::Value
     })
 }
 
-/// Per-recipient send times read once and written back once per commit.
-#[derive(Default)]
-struct RateCache {
-    times: HashMap<String, Vec<DateTime<Utc>>>,
+/// A send-time list: per outside recipient, or per ticket and recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RateKey {
+    Recipient(String),
+    TicketRecipient(String),
 }
 
-impl RateCache {
+/// Decides the automatic items of one event. Send times are read through
+/// the write (so earlier events of the same commit count) and written back
+/// once.
+struct LoopGuard<'d> {
+    desk: &'d Desk,
+    ticket: TicketId,
+    now: DateTime<Utc>,
+    times: HashMap<RateKey, Vec<DateTime<Utc>>>,
+}
+
+/// One limit: at most `max` within `window`.
+struct Limit {
+    max: usize,
+    window: chrono::Duration,
+}
+
+impl<'d> LoopGuard<'d> {
+    fn new(desk: &'d Desk, ticket: TicketId) -> Self {
+        LoopGuard {
+            desk,
+            ticket,
+            now: Utc::now(),
+            times: HashMap::new(),
+        }
+    }
+
+    /// The status a new item for `recipient` starts with.
     fn check(
         &mut self,
-        desk: &Desk,
+        tx: &WriteTx<'_>,
+        intent: &AlertIntent,
         recipient: &str,
-        now: DateTime<Utc>,
+        trigger: &Trigger,
     ) -> anyhow::Result<OutboxStatus> {
-        let window = desk.config.alerts.rate_limit_window;
-        let max = desk.config.alerts.rate_limit_max as usize;
-        if !self.times.contains_key(recipient) {
-            self.times
-                .insert(recipient.to_string(), desk.store.rate(recipient)?);
+        if !intent.kind.is_automatic() {
+            return Ok(OutboxStatus::Pending);
         }
-        let times = self.times.entry(recipient.to_string()).or_default();
-        times.retain(|t| now.signed_duration_since(*t) < window);
-        if times.len() >= max {
-            return Ok(OutboxStatus::Suppressed {
-                rule: format!(
-                    "rate-limit: {} automatic messages to this recipient within {} minutes",
-                    times.len(),
-                    window.num_minutes()
-                ),
-            });
+        if let Some(request) = trigger
+            .declines_auto_replies
+            .as_ref()
+            .filter(|_| intent.kind.auto_submitted() == Some("auto-replied"))
+        {
+            return Ok(suppressed(format!(
+                "auto-reply-declined: the message asked for no automatic replies ({request})"
+            )));
         }
-        times.push(now);
+        let alerts = &self.desk.config.alerts;
+        let mut keys = vec![(
+            RateKey::TicketRecipient(recipient.to_string()),
+            Limit {
+                max: alerts.ticket_rate_limit_max as usize,
+                window: alerts.ticket_rate_limit_window,
+            },
+        )];
+        if !intent.to_staff {
+            keys.push((
+                RateKey::Recipient(recipient.to_string()),
+                Limit {
+                    max: alerts.rate_limit_max as usize,
+                    window: alerts.rate_limit_window,
+                },
+            ));
+        }
+        for (key, limit) in &keys {
+            let count = self.recent(tx, key, limit.window)?;
+            if count >= limit.max {
+                return Ok(suppressed(limit_rule(key, count, limit.window)));
+            }
+        }
+        for (key, _) in keys {
+            self.times.entry(key).or_default().push(self.now);
+        }
         Ok(OutboxStatus::Pending)
     }
 
+    /// Sends within `window` before now (loading and pruning the list).
+    fn recent(
+        &mut self,
+        tx: &WriteTx<'_>,
+        key: &RateKey,
+        window: chrono::Duration,
+    ) -> anyhow::Result<usize> {
+        if !self.times.contains_key(key) {
+            let loaded = match key {
+                RateKey::Recipient(r) => tx.rate(r)?,
+                RateKey::TicketRecipient(r) => tx.ticket_rate(self.ticket, r)?,
+            };
+            self.times.insert(key.clone(), loaded);
+        }
+        let now = self.now;
+        let times = self.times.entry(key.clone()).or_default();
+        times.retain(|t| now.signed_duration_since(*t) < window);
+        Ok(times.len())
+    }
+
     fn write(self, tx: &mut WriteTx<'_>) -> anyhow::Result<()> {
-        for (recipient, times) in self.times {
-            tx.put_rate(&recipient, &times)?;
+        for (key, times) in self.times {
+            match key {
+                RateKey::Recipient(r) => tx.put_rate(&r, &times)?,
+                RateKey::TicketRecipient(r) => tx.put_ticket_rate(self.ticket, &r, &times)?,
+            }
         }
         Ok(())
     }
 }
+
+fn suppressed(rule: String) -> OutboxStatus {
+    OutboxStatus::Suppressed { rule }
+}
+
+fn limit_rule(key: &RateKey, count: usize, window: chrono::Duration) -> String {
+    let minutes = window.num_minutes();
+    match key {
+        RateKey::Recipient(_) => format!(
+            "rate-limit:recipient: {count} automatic messages to this address within {minutes} minutes"
+        ),
+        RateKey::TicketRecipient(_) => format!(
+            "rate-limit:ticket: {count} automatic messages to this address about this ticket within {minutes} minutes"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

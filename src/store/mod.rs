@@ -17,7 +17,9 @@
 //! - `message_ids`: Message-ID (lower-case) -> ticket id (u64 BE)
 //! - `outbox`: item id (u64 BE) -> [`OutboxItem`]
 //! - `outbox_due`: next attempt (i64 ms BE) ++ item id -> empty (pending index)
-//! - `rate`: recipient -> list of send times (loop guard)
+//! - `rate`: recipient -> list of send times (loop guard, per address);
+//!   0x00 ++ ticket id (u64 BE) ++ recipient -> list of send times (per
+//!   ticket and address; the 0x00 keeps it apart from addresses)
 //! - `events`: ticket id (u64 BE) ++ seq (u32 BE) -> [`TicketEvent`]
 //! - `ticket_outbox`: ticket id (u64 BE) ++ item id (u64 BE) -> empty
 //! - `ticket_messages`: ticket id (u64 BE) ++ fingerprint -> empty
@@ -208,6 +210,13 @@ fn seq_key(ticket: u64, seq: u32) -> [u8; 12] {
     let mut key = [0u8; 12];
     key[..8].copy_from_slice(&ticket.to_be_bytes());
     key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn ticket_rate_key(ticket: crate::model::TicketId, recipient: &str) -> Vec<u8> {
+    let mut key = vec![0u8];
+    key.extend_from_slice(&ticket.0.to_be_bytes());
+    key.extend_from_slice(recipient.as_bytes());
     key
 }
 

@@ -4,7 +4,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use super::{Store, T, decode_u64, due_key};
+use super::{Store, T, decode_u64, due_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::OutboxItem;
 
@@ -160,6 +160,20 @@ impl Store {
         Ok(self
             .tree(T::Rate)
             .get(recipient.as_bytes())?
+            .map(|v| decode(&v))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// Recent automatic send times to a recipient about one ticket.
+    pub fn ticket_rate(
+        &self,
+        ticket: TicketId,
+        recipient: &str,
+    ) -> anyhow::Result<Vec<DateTime<Utc>>> {
+        Ok(self
+            .tree(T::Rate)
+            .get(ticket_rate_key(ticket, recipient))?
             .map(|v| decode(&v))
             .transpose()?
             .unwrap_or_default())

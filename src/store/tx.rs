@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{Store, T, decode_u64, due_key, seq_key};
+use super::{Store, T, decode_u64, due_key, seq_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
@@ -158,6 +158,50 @@ impl<'s> WriteTx<'s> {
         self.put_json(T::Outbox, item.id.to_be_bytes(), item)
     }
 
+    /// The last value this write puts under `key` in `tree`, if any
+    /// (`Some(None)` when it removes the key).
+    fn pending(&self, tree: T, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.ops
+            .iter()
+            .rev()
+            .find(|(t, k, _)| *t as usize == tree as usize && k.as_slice() == key)
+            .map(|(_, _, v)| v.as_deref())
+    }
+
+    fn pending_times(
+        &self,
+        key: &[u8],
+    ) -> anyhow::Result<Option<Vec<chrono::DateTime<chrono::Utc>>>> {
+        match self.pending(T::Rate, key) {
+            Some(Some(bytes)) => Ok(Some(
+                serde_json::from_slice(bytes).context("Decoding pending send times")?,
+            )),
+            Some(None) => Ok(Some(Vec::new())),
+            None => Ok(None),
+        }
+    }
+
+    /// A recipient's recent automatic send times as this write leaves them.
+    pub fn rate(&self, recipient: &str) -> anyhow::Result<Vec<chrono::DateTime<chrono::Utc>>> {
+        match self.pending_times(recipient.as_bytes())? {
+            Some(times) => Ok(times),
+            None => self.store.rate(recipient),
+        }
+    }
+
+    /// A recipient's recent automatic send times about one ticket, as this
+    /// write leaves them.
+    pub fn ticket_rate(
+        &self,
+        ticket: TicketId,
+        recipient: &str,
+    ) -> anyhow::Result<Vec<chrono::DateTime<chrono::Utc>>> {
+        match self.pending_times(&ticket_rate_key(ticket, recipient))? {
+            Some(times) => Ok(times),
+            None => self.store.ticket_rate(ticket, recipient),
+        }
+    }
+
     /// Replaces a recipient's recent automatic send times.
     pub fn put_rate(
         &mut self,
@@ -165,6 +209,16 @@ impl<'s> WriteTx<'s> {
         times: &[chrono::DateTime<chrono::Utc>],
     ) -> anyhow::Result<()> {
         self.put_json(T::Rate, recipient.as_bytes(), &times)
+    }
+
+    /// Replaces a recipient's recent automatic send times about one ticket.
+    pub fn put_ticket_rate(
+        &mut self,
+        ticket: TicketId,
+        recipient: &str,
+        times: &[chrono::DateTime<chrono::Utc>],
+    ) -> anyhow::Result<()> {
+        self.put_json(T::Rate, ticket_rate_key(ticket, recipient), &times)
     }
 
     /// Applies every collected write atomically (not yet flushed).

@@ -383,7 +383,7 @@ fn out_of_office_reply_to_the_acknowledgement_is_ignored() {
     assert_eq!(listed.len(), 1, "{listed:#?}");
     assert_eq!(listed[0]["from"], CAROL);
     assert!(
-        text(&listed[0]["rule"]).contains("auto-submitted:auto-replied"),
+        text(&listed[0]["rule"]).contains("auto-reply:auto-submitted=auto-replied"),
         "{listed:#?}"
     );
 }

@@ -1,10 +1,13 @@
 //! Integration tests: drive the `ticketd` binary.
 //!
 //! - `cli`: every command against a store the CLI opens itself;
+//! - `corpus`: the fixture corpus in `tests/corpus`, through the ingest seam;
 //! - `daemon`: `ticketd serve` as a child process, with the CLI going
 //!   through its local API;
 //! - `imap`: `ticketd serve` on a real Dovecot mailbox over IMAP, with
 //!   alerts through a real Postfix, including crashes and outages;
+//! - `loops`: two daemons pointed at each other (loop protection end to end);
+//! - `mutations`: truncated and mutated corpus messages (bad input);
 //! - `smtp`: delivery through a real Postfix into Dovecot, read back over
 //!   IMAP (needs the loopback mail stack of `scripts/test`);
 //! - `bounces`: bounces of our mail, replies to closed tickets and
@@ -12,8 +15,11 @@
 
 mod bounces;
 mod cli;
+mod corpus;
 mod daemon;
 mod imap;
+mod loops;
 mod mailstack;
+mod mutations;
 mod smtp;
 mod util;

@@ -206,7 +206,7 @@ fn closing_by_staff_frees_the_key_and_reopening_takes_it_back_when_free() {
 #[test]
 fn a_key_from_a_header_with_a_recovery_in_the_subject() {
     let rule = "[[automated]]
-name = \"backup\"
+name = \"nas-backup\"
 from = \"^backup@\"
 
 [[automated.correlate]]
