@@ -3,8 +3,9 @@
 //!
 //! Every mail carries our Message-ID (stable across retries, so receivers
 //! can drop a duplicate), In-Reply-To/References, a Reply-To with a keyed
-//! token, our loop header, and on automatic mail `Auto-Submitted` and
-//! `X-Auto-Response-Suppress: All`. With `bounces.verp` the envelope
+//! token, our loop header, and on automatic mail `Auto-Submitted`,
+//! `X-Auto-Response-Suppress: All` and `Precedence: bulk` (the only signal
+//! old vacation(1)-style responders honour). With `bounces.verp` the envelope
 //! sender is the item's keyed bounce address, so a bounce names the exact
 //! mail and recipient. lettre encodes every header value, and
 //! subjects are collapsed to one line first, so mail content cannot inject
@@ -132,7 +133,8 @@ fn headers(
     if let Some(value) = item.kind.auto_submitted() {
         builder = builder
             .raw_header(raw_header("Auto-Submitted", value))
-            .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
+            .raw_header(raw_header("X-Auto-Response-Suppress", "All"))
+            .raw_header(raw_header("Precedence", "bulk"));
     }
     Ok(builder)
 }

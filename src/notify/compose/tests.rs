@@ -41,6 +41,7 @@ fn acknowledgement_carries_threading_and_loop_headers() {
     let text = formatted(&item(AlertKind::Acknowledgement, false, "Printer"));
     assert_eq!(header(&text, "Auto-Submitted"), Some("auto-replied"));
     assert_eq!(header(&text, "X-Auto-Response-Suppress"), Some("All"));
+    assert_eq!(header(&text, "Precedence"), Some("bulk"));
     assert_eq!(header(&text, "X-Ticketd-Loop"), Some("ticketd"));
     assert_eq!(
         header(&text, "Message-ID"),
