@@ -3,9 +3,10 @@
 //! works on. Parsing is lenient (mail-parser never panics); what cannot be
 //! understood is left empty rather than guessed.
 
-use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
+use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders};
 use sha2::{Digest, Sha256};
 
+use crate::content;
 use crate::model::normalize_address;
 
 /// A parsed inbound message.
@@ -37,9 +38,11 @@ pub struct InboundMail {
     pub report_type: Option<String>,
     /// Whether any part contains `message/delivery-status`.
     pub has_delivery_status: bool,
-    /// Plain-text body (HTML converted when there is no text part).
+    /// Plain-text body: the text part, or the HTML converted to text
+    /// (quoted history `>` quoted) when there is no usable text part.
     pub text: String,
-    /// HTML body as sent, if any (never rendered raw).
+    /// HTML body, sanitized (see [`content::sanitize_html`]); the HTML as
+    /// sent stays only in the raw message.
     pub html: Option<String>,
     /// Attachments (metadata; bytes stay in the raw message).
     pub attachments: Vec<AttachmentInfo>,
@@ -137,25 +140,40 @@ fn from_message(message: &Message<'_>) -> InboundMail {
             .map(str::to_ascii_lowercase),
         has_delivery_status: message.parts.iter().any(is_delivery_status),
         text: body_text(message),
-        html: message
-            .html_bodies()
-            .next()
-            .and_then(|p| p.text_contents())
-            .filter(|_| message.html_body_count() > 0 && is_html(message))
-            .map(str::to_string),
+        html: html_body(message).and_then(content::sanitize_html),
         attachments: attachments(message),
         encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
     }
 }
 
-fn is_html(message: &Message<'_>) -> bool {
-    message
-        .html_bodies()
-        .next()
-        .is_some_and(|p| p.is_content_type("text", "html"))
+fn is_html_part(part: &MessagePart<'_>) -> bool {
+    part.is_content_type("text", "html")
 }
 
-fn is_delivery_status(part: &mail_parser::MessagePart<'_>) -> bool {
+/// The first HTML body part as sent.
+fn html_body<'m>(message: &'m Message<'_>) -> Option<&'m str> {
+    message
+        .html_bodies()
+        .find(|p| is_html_part(p))
+        .and_then(|p| p.text_contents())
+        .filter(|html| !html.trim().is_empty())
+}
+
+/// The first plain-text body part; when there is none, or it is empty,
+/// the HTML body as text.
+fn body_text(message: &Message<'_>) -> String {
+    let plain = message
+        .text_bodies()
+        .find(|p| !is_html_part(p))
+        .and_then(|p| p.text_contents())
+        .map(|text| text.replace("\r\n", "\n").trim_end().to_string())
+        .filter(|text| !text.trim().is_empty());
+    plain
+        .or_else(|| html_body(message).map(content::html_to_text))
+        .unwrap_or_default()
+}
+
+fn is_delivery_status(part: &MessagePart<'_>) -> bool {
     part.content_type().is_some_and(|c| {
         c.ctype().eq_ignore_ascii_case("message")
             && c.subtype().is_some_and(|s| {
@@ -163,11 +181,6 @@ fn is_delivery_status(part: &mail_parser::MessagePart<'_>) -> bool {
                     || s.eq_ignore_ascii_case("global-delivery-status")
             })
     })
-}
-
-fn body_text(message: &Message<'_>) -> String {
-    let text = message.body_text(0).unwrap_or_default();
-    text.replace("\r\n", "\n").trim_end().to_string()
 }
 
 fn clean_id(id: &str) -> String {
