@@ -24,8 +24,8 @@ use crate::classify::{Classification, ClassifyContext, MailKind, classify};
 use crate::desk::{CommentDraft, Desk, TicketDraft};
 use crate::mail::{self, InboundMail};
 use crate::model::{
-    Attachment, AuthorRole, Disposition, MessageRecord, Origin, Source, Status, Ticket, TicketId,
-    Visibility, normalize_address,
+    AuthorRole, Disposition, MessageRecord, Origin, Source, Status, Ticket, TicketId, Visibility,
+    normalize_address,
 };
 use crate::notify::queue::Trigger;
 use crate::sender::{SenderRole, sender_role};
@@ -147,6 +147,7 @@ struct Decision<'m> {
     sender: SenderRole,
     thread: Option<ThreadMatch>,
     raw_key: String,
+    max_attachment_bytes: u64,
 }
 
 impl Decision<'_> {
@@ -188,6 +189,7 @@ fn decide_and_store(
         sender,
         thread,
         raw_key: fingerprint.to_string(),
+        max_attachment_bytes: desk.config.inbound.max_attachment_bytes,
     };
     let rule = decision.rule();
     let disposition = apply(desk, &mut tx, &decision)?;
@@ -245,19 +247,10 @@ fn trigger(d: &Decision<'_>) -> Trigger {
     }
 }
 
-fn attachments(mail: &InboundMail) -> Vec<Attachment> {
-    mail.attachments
-        .iter()
-        .map(|a| Attachment {
-            name: a.name.clone(),
-            content_type: a.content_type.clone(),
-            size: a.size,
-            part: a.part,
-        })
-        .collect()
-}
-
+/// Attachments over the size limit, and winmail.dat, get a note in the
+/// text (see [`content::file_attachments`]).
 fn draft(d: &Decision<'_>, role: AuthorRole, visibility: Visibility, text: String) -> CommentDraft {
+    let filed = content::file_attachments(&d.mail.attachments, d.max_attachment_bytes, &d.raw_key);
     CommentDraft {
         author: d
             .mail
@@ -266,9 +259,9 @@ fn draft(d: &Decision<'_>, role: AuthorRole, visibility: Visibility, text: Strin
             .unwrap_or_else(|| "(unknown sender)".into()),
         role,
         visibility,
-        text,
+        text: filed.annotate(text),
         html: d.mail.html.clone(),
-        attachments: attachments(d.mail),
+        attachments: filed.kept,
         source_message: Some(d.raw_key.clone()),
     }
 }

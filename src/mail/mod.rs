@@ -330,8 +330,8 @@ pub fn sanitize_file_name(name: Option<&str>, index: usize) -> String {
         })
         .collect();
     let trimmed = cleaned
-        .trim_start_matches(|c: char| c == '.' || c == ' ')
-        .trim_end_matches(|c: char| c == '.' || c == ' ');
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' ']);
     let short = shorten(trimmed);
     if short.is_empty() {
         format!("attachment-{}", index + 1)
@@ -380,7 +380,7 @@ fn shorten(name: &str) -> String {
         }
         kept.push(c);
     }
-    let kept = kept.trim_end_matches(|c: char| c == '.' || c == ' ');
+    let kept = kept.trim_end_matches(['.', ' ']);
     format!("{kept}{extension}")
 }
 
