@@ -45,7 +45,7 @@ const MAX_PARSE_WORK: usize = 20_000_000;
 /// nested for the HTML parser get mail-parser's simple tag stripper.
 pub fn html_to_text(html: &str) -> String {
     let rendered = if is_parseable(html) {
-        render(html).map_err(|e| e.to_string())
+        render(html)
     } else {
         Err("too large or too deeply nested".to_string())
     };
@@ -62,7 +62,10 @@ pub fn html_to_text(html: &str) -> String {
 /// `None` when it is too large or too deeply nested to parse safely (the
 /// original stays in the raw message).
 pub fn sanitize_html(html: &str) -> Option<String> {
-    is_parseable(html).then(|| SANITIZER.clean(html).to_string())
+    if !is_parseable(html) {
+        return None;
+    }
+    std::panic::catch_unwind(|| SANITIZER.clean(html).to_string()).ok()
 }
 
 fn is_parseable(html: &str) -> bool {
@@ -115,15 +118,23 @@ const VOID_OR_SELF_CLOSING: &[&str] = &[
     "colgroup", "rt", "rp", "optgroup",
 ];
 
-fn render(html: &str) -> Result<String, html2text::Error> {
-    let config = html2text::config::with_decorator(MailDecorator::default())
-        .no_table_borders()
-        .link_footnotes(false)
-        .allow_width_overflow();
-    let dom = config.parse_html(html.as_bytes())?;
-    mark_quotes(&dom);
-    let tree = config.dom_to_render_tree(&dom)?;
-    config.render_to_string(tree, WIDTH)
+/// Renders with html2text. A panic inside it (hostile markup it did not
+/// foresee) is an error, so the simple converter takes over.
+fn render(html: &str) -> Result<String, String> {
+    let rendering = std::panic::catch_unwind(|| {
+        let config = html2text::config::with_decorator(MailDecorator::default())
+            .no_table_borders()
+            .link_footnotes(false)
+            .allow_width_overflow();
+        let dom = config.parse_html(html.as_bytes())?;
+        prepare(&dom);
+        let tree = config.dom_to_render_tree(&dom)?;
+        config.render_to_string(tree, WIDTH)
+    });
+    match rendering {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("html2text panicked".into()),
+    }
 }
 
 /// Text-only decoration: links become `text <url>`, lists `- `, quotes
@@ -257,11 +268,15 @@ static SELF_LINK: LazyLock<Regex> =
         Err(e) => unreachable!("built-in pattern is invalid: {e}"),
     });
 
-/// Wraps quoted history that is not in a `<blockquote>` into one.
-fn mark_quotes(dom: &RcDom) {
+/// Prepares the tree for rendering: wraps quoted history that is not in a
+/// `<blockquote>` into one, and drops list numbering that would overflow.
+fn prepare(dom: &RcDom) {
     let mut yahoo = Vec::new();
     let mut outlook = None;
     for node in elements(&dom.document) {
+        if tag_is(&node, "ol") {
+            drop_absurd_start(&node);
+        }
         if has_class(&node, "yahoo_quoted") {
             yahoo.push(node);
         } else if outlook.is_none() && is_outlook_reply_header(&node) {
@@ -288,6 +303,17 @@ fn elements(root: &Handle) -> Vec<Handle> {
         stack.extend(node.children.borrow().iter().rev().cloned());
     }
     found
+}
+
+/// `<ol start>` beyond a million is dropped: html2text counts items with
+/// plain integer arithmetic.
+fn drop_absurd_start(node: &Handle) {
+    let sane = |v: &str| v.trim().parse::<i64>().is_ok_and(|n| n.abs() <= 1_000_000);
+    if let Element { attrs, .. } = &node.data {
+        attrs
+            .borrow_mut()
+            .retain(|a| !(*a.name.local).eq_ignore_ascii_case("start") || sane(&a.value));
+    }
 }
 
 fn attribute(node: &Handle, name: &str) -> Option<String> {

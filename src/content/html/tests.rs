@@ -267,3 +267,51 @@ fn garbage_html_never_panics() {
     }
     assert_eq!(html_to_text("<div id=divRplyFwdMsg>old"), "> old");
 }
+
+#[test]
+fn hostile_tables_and_list_numbers_render() {
+    let table = [
+        (
+            "<table><tr><td colspan=\"1000000\">x</td><td>y</td></tr></table>",
+            "x y",
+        ),
+        (
+            "<ol start=\"9223372036854775807\"><li>a</li><li>b</li></ol>",
+            "1. a\n2. b",
+        ),
+        ("<ol start=\"-3\"><li>a</li><li>b</li></ol>", "-3. a\n-2. b"),
+        ("<ol start=\"junk\"><li>a</li></ol>", "1. a"),
+    ];
+    for (html, expected) in table {
+        assert_eq!(html_to_text(html), expected, "{html}");
+    }
+}
+
+/// Truncated and byte-flipped copies of the client samples: never a
+/// panic, never an unsanitized script.
+#[test]
+fn mutated_client_html_never_panics_or_leaks_script() {
+    let samples = [
+        GMAIL_REPLY,
+        OWA_REPLY_GERMAN,
+        OUTLOOK_DESKTOP_REPLY,
+        APPLE_MAIL_REPLY,
+        THUNDERBIRD_INLINE,
+        YAHOO_REPLY,
+    ];
+    for sample in samples {
+        let hostile = format!("{sample}<script>steal()</script>");
+        let bytes = hostile.as_bytes();
+        for cut in (0..bytes.len()).step_by(37) {
+            let mut mutated = bytes[..cut].to_vec();
+            if let Some(b) = mutated.get_mut(cut / 2) {
+                *b = b"<>\"'/="[cut % 6];
+            }
+            let html = String::from_utf8_lossy(&mutated);
+            let _ = html_to_text(&html);
+            if let Some(clean) = sanitize_html(&html) {
+                assert!(!clean.contains("<script"), "{clean}");
+            }
+        }
+    }
+}
