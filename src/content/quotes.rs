@@ -32,8 +32,9 @@ use crate::notify::compose::REPLY_MARKER;
 /// the end. Empty when everything was quoted.
 pub fn reply_text(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
+    let rest = rest_counts(&lines);
     let cut = (0..lines.len())
-        .find(|&i| is_cut_point(&lines, i))
+        .find(|&i| is_cut_point(&lines, &rest, i))
         .unwrap_or(lines.len());
     let mut kept = &lines[..cut];
     kept = &kept[..trailing_quote_start(kept)];
@@ -41,15 +42,32 @@ pub fn reply_text(text: &str) -> String {
     kept.join("\n").trim_end().to_string()
 }
 
+/// For each position, how many quoted and how many unquoted non-blank
+/// lines follow from there (one pass, so long mail stays linear).
+fn rest_counts(lines: &[&str]) -> Vec<(usize, usize)> {
+    let mut counts = vec![(0, 0); lines.len() + 1];
+    for i in (0..lines.len()).rev() {
+        let (quoted, unquoted) = counts[i + 1];
+        counts[i] = if is_quoted(lines[i]) {
+            (quoted + 1, unquoted)
+        } else if lines[i].trim().is_empty() {
+            (quoted, unquoted)
+        } else {
+            (quoted, unquoted + 1)
+        };
+    }
+    counts
+}
+
 /// Cut points are unquoted lines: quoted history is left to the trailing
 /// run, so an answer written below a quote is never lost.
-fn is_cut_point(lines: &[&str], i: usize) -> bool {
+fn is_cut_point(lines: &[&str], rest: &[(usize, usize)], i: usize) -> bool {
     !is_quoted(lines[i])
         && (is_marker(lines[i])
             || ORIGINAL_MESSAGE.is_match(lines[i].trim())
             || (is_rule(lines[i]) && lines.get(i + 1).is_some_and(|l| is_from_label(l)))
             || is_header_block(lines, i)
-            || is_attribution_of_history(lines, i))
+            || is_attribution_of_history(lines, rest, i))
 }
 
 fn is_marker(line: &str) -> bool {
@@ -112,17 +130,11 @@ fn is_quoted(line: &str) -> bool {
 /// An attribution whose remaining lines are all history: `>` quoted (with
 /// blanks), or, for a dated `On ... wrote:` line, unquoted history as Yahoo
 /// and some mobile clients write it.
-fn is_attribution_of_history(lines: &[&str], i: usize) -> bool {
+fn is_attribution_of_history(lines: &[&str], rest: &[(usize, usize)], i: usize) -> bool {
     let Some(len) = attribution_len(lines, i) else {
         return false;
     };
-    let rest = &lines[i + len..];
-    let quoted = rest.iter().filter(|l| is_quoted(l)).count();
-    let unquoted = rest
-        .iter()
-        .filter(|l| !l.trim().is_empty() && !is_quoted(l))
-        .count();
-    match (quoted, unquoted) {
+    match rest[i + len] {
         (0, 0) => false,
         (_, 0) => true,
         (0, _) => is_dated_attribution(&lines[i..i + len]),

@@ -311,3 +311,15 @@ fn rule_lines_need_one_repeated_character() {
     assert!(!is_rule("---------- Forwarded message ---------"));
     assert!(!is_rule("-_-_-_-_-_-_"));
 }
+
+#[test]
+fn long_hostile_text_stays_fast() {
+    let text = "Bob wrote:\n".repeat(200_000);
+    let started = std::time::Instant::now();
+    assert_eq!(reply_text(&text), text.trim_end());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
