@@ -1,8 +1,11 @@
 //! Tests for inbound mail parsing: raw RFC 5322 bytes in, [`InboundMail`]
-//! out. Covers addresses, ids, encoded subjects and bodies (RFC 2047,
-//! quoted-printable, ISO-2022-JP), HTML and multipart bodies, attachments
-//! and their file names, DSN detection, fingerprints, and robustness on
-//! missing or truncated input.
+//! out. Covers addresses, ids, encoded subjects and bodies (RFC 2047 also
+//! broken or split, quoted-printable, base64, ISO-2022-JP, Shift_JIS,
+//! windows-125x, undeclared or mislabelled 8-bit text), HTML and multipart
+//! bodies (sanitized HTML, HTML read as text), attachments and their file
+//! names (RFC 2231, RFC 2047, attached mail, winmail.dat, hostile names),
+//! DSN detection, fingerprints, and robustness on missing or truncated
+//! input.
 
 use super::*;
 
