@@ -40,8 +40,8 @@ use crate::classify::{Classification, ClassifyContext, MailKind, classify};
 use crate::desk::{CommentDraft, Desk, TicketDraft};
 use crate::mail::{self, InboundMail};
 use crate::model::{
-    Attachment, AuthorRole, Disposition, MessageRecord, Origin, Source, Status, Ticket, TicketId,
-    Visibility, normalize_address,
+    AuthorRole, Disposition, MessageRecord, Origin, Source, Status, Ticket, TicketId, Visibility,
+    normalize_address,
 };
 use crate::notify::queue::Trigger;
 use crate::sender::{SenderRole, sender_role};
@@ -207,6 +207,7 @@ struct Decision<'m> {
     raw_key: String,
     /// Category when no rule gives one (depends on the source mailbox).
     default_category: Option<String>,
+    max_attachment_bytes: u64,
 }
 
 impl Decision<'_> {
@@ -286,6 +287,7 @@ fn decide_and_store(
         thread,
         raw_key: fingerprint.to_string(),
         default_category: desk.config.default_category(&source),
+        max_attachment_bytes: desk.config.inbound.max_attachment_bytes,
     };
     let applied = apply(desk, &mut tx, &decision)?;
     let rule = decision.rule_with(&applied.notes);
@@ -338,19 +340,10 @@ fn trigger(d: &Decision<'_>) -> Trigger {
     }
 }
 
-fn attachments(mail: &InboundMail) -> Vec<Attachment> {
-    mail.attachments
-        .iter()
-        .map(|a| Attachment {
-            name: a.name.clone(),
-            content_type: a.content_type.clone(),
-            size: a.size,
-            part: a.part,
-        })
-        .collect()
-}
-
+/// Attachments over the size limit, and winmail.dat, get a note in the
+/// text (see [`content::file_attachments`]).
 fn draft(d: &Decision<'_>, role: AuthorRole, visibility: Visibility, text: String) -> CommentDraft {
+    let filed = content::file_attachments(&d.mail.attachments, d.max_attachment_bytes, &d.raw_key);
     CommentDraft {
         author: d
             .mail
@@ -359,9 +352,9 @@ fn draft(d: &Decision<'_>, role: AuthorRole, visibility: Visibility, text: Strin
             .unwrap_or_else(|| "(unknown sender)".into()),
         role,
         visibility,
-        text,
+        text: filed.annotate(text),
         html: d.mail.html.clone(),
-        attachments: attachments(d.mail),
+        attachments: filed.kept,
         source_message: Some(d.raw_key.clone()),
     }
 }

@@ -123,7 +123,9 @@ pub struct Comment {
     pub visibility: Visibility,
     /// Plain-text body (commands such as `#close` removed).
     pub text: String,
-    /// Original HTML body if any. Stored for audit, never rendered raw.
+    /// HTML body if any, sanitized on ingest (see
+    /// [`crate::content::sanitize_html`]); the HTML as sent stays in the
+    /// raw message.
     pub html: Option<String>,
     /// Files that came with it.
     pub attachments: Vec<Attachment>,

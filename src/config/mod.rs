@@ -122,6 +122,9 @@ impl ThreadingConfig {
 pub struct InboundConfig {
     /// Largest message accepted.
     pub max_message_bytes: u64,
+    /// Largest attachment listed on a comment; larger ones get a note
+    /// instead (the raw message keeps them).
+    pub max_attachment_bytes: u64,
     /// Category for new tickets.
     pub default_category: Option<String>,
     /// Maildir drop folder, if any.
@@ -577,6 +580,15 @@ impl Validator {
         if max < 1024 {
             return Err(self.err("inbound.max_message_bytes", "expected at least 1024 bytes"));
         }
+        let max_attachment = raw
+            .max_attachment_bytes
+            .unwrap_or(DEFAULT_MAX_ATTACHMENT_BYTES);
+        if max_attachment < 1024 {
+            return Err(self.err(
+                "inbound.max_attachment_bytes",
+                "expected at least 1024 bytes (attachments over it are noted, not listed)",
+            ));
+        }
         let maildir = raw.maildir.map(|m| MaildirConfig {
             path: PathBuf::from(m.path),
             poll_interval: Duration::from_millis(
@@ -587,6 +599,7 @@ impl Validator {
         });
         Ok(InboundConfig {
             max_message_bytes: max,
+            max_attachment_bytes: max_attachment,
             default_category: raw.default_category,
             maildir,
             imap: self.imap_list(raw.imap)?,

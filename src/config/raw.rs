@@ -11,6 +11,8 @@ use serde::Deserialize;
 pub const DEFAULT_MAILDIR_POLL_MS: u64 = 250;
 /// Default largest message accepted (25 MiB, the common MTA limit).
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 25 * 1024 * 1024;
+/// Default `inbound.max_attachment_bytes`: 10 MiB.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
 /// Default automatic messages per recipient per window (loop guard).
 pub const DEFAULT_RATE_LIMIT_MAX: u32 = 10;
 /// Default rate-limit window.
@@ -143,6 +145,8 @@ pub struct RawThreading {
 pub struct RawInbound {
     /// Largest message accepted, bytes.
     pub max_message_bytes: Option<u64>,
+    /// Largest attachment listed on a comment, bytes.
+    pub max_attachment_bytes: Option<u64>,
     /// Category for tickets opened without one.
     pub default_category: Option<String>,
     /// `[inbound.maildir]`

@@ -77,6 +77,7 @@ fn example_config_parses_with_documented_values() {
     assert!(c.threading.reply_to_token);
 
     assert_eq!(c.inbound.max_message_bytes, 26_214_400);
+    assert_eq!(c.inbound.max_attachment_bytes, 10_485_760);
     assert_eq!(c.inbound.default_category, None);
     let maildir = c
         .inbound
@@ -253,6 +254,7 @@ fn minimal_config_gets_defaults() {
     );
     assert!(c.threading.reply_to_token);
     assert_eq!(c.inbound.max_message_bytes, 25 * 1024 * 1024);
+    assert_eq!(c.inbound.max_attachment_bytes, 10 * 1024 * 1024);
     assert!(c.inbound.maildir.is_none());
     assert_eq!(c.outbound.from_address, "support@example.test");
     assert_eq!(c.outbound.retry.max_attempts, 12);
@@ -622,6 +624,12 @@ fn error_cases() -> Vec<ErrorCase> {
             "tiny max_message_bytes",
             minimal_plus("[inbound]\nmax_message_bytes = 1023"),
             "inbound.max_message_bytes",
+            &["expected at least 1024 bytes"],
+        ),
+        case(
+            "tiny max_attachment_bytes",
+            minimal_plus("[inbound]\nmax_attachment_bytes = 0"),
+            "inbound.max_attachment_bytes",
             &["expected at least 1024 bytes"],
         ),
         case(

@@ -5,10 +5,13 @@
 
 pub mod dsn;
 
-use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
+use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
+use crate::content;
 use crate::model::normalize_address;
+
+mod charset;
 
 /// A parsed inbound message.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +42,11 @@ pub struct InboundMail {
     pub report_type: Option<String>,
     /// Whether any part contains `message/delivery-status`.
     pub has_delivery_status: bool,
-    /// Plain-text body (HTML converted when there is no text part).
+    /// Plain-text body: the text part, or the HTML converted to text
+    /// (quoted history `>` quoted) when there is no usable text part.
     pub text: String,
-    /// HTML body as sent, if any (never rendered raw).
+    /// HTML body, sanitized (see [`content::sanitize_html`]); the HTML as
+    /// sent stays only in the raw message.
     pub html: Option<String>,
     /// Attachments (metadata; bytes stay in the raw message).
     pub attachments: Vec<AttachmentInfo>,
@@ -126,7 +131,7 @@ fn from_message(message: &Message<'_>) -> InboundMail {
         to: addresses(message.to()),
         cc: addresses(message.cc()),
         delivered_to: delivered_to(message),
-        subject: message.subject().unwrap_or_default().trim().to_string(),
+        subject: subject(message),
         in_reply_to: id_list(message.in_reply_to()),
         references: id_list(message.references()),
         headers: headers(message),
@@ -139,25 +144,64 @@ fn from_message(message: &Message<'_>) -> InboundMail {
             .map(str::to_ascii_lowercase),
         has_delivery_status: message.parts.iter().any(is_delivery_status),
         text: body_text(message),
-        html: message
-            .html_bodies()
-            .next()
-            .and_then(|p| p.text_contents())
-            .filter(|_| message.html_body_count() > 0 && is_html(message))
-            .map(str::to_string),
+        html: html_body(message).and_then(content::sanitize_html),
         attachments: attachments(message),
         encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
     }
 }
 
-fn is_html(message: &Message<'_>) -> bool {
-    message
-        .html_bodies()
-        .next()
-        .is_some_and(|p| p.is_content_type("text", "html"))
+fn is_html_part(part: &MessagePart<'_>) -> bool {
+    part.is_content_type("text", "html")
 }
 
-fn is_delivery_status(part: &mail_parser::MessagePart<'_>) -> bool {
+/// The first HTML body part as sent.
+fn html_body<'m>(message: &'m Message<'_>) -> Option<&'m str> {
+    message
+        .html_bodies()
+        .find(|p| is_html_part(p))
+        .and_then(|p| p.text_contents())
+        .filter(|html| !html.trim().is_empty())
+}
+
+/// The first plain-text body part; when there is none, or it is empty,
+/// the HTML body as text.
+fn body_text(message: &Message<'_>) -> String {
+    let plain = message
+        .text_bodies()
+        .find(|p| !is_html_part(p))
+        .and_then(|p| Some((p, p.text_contents()?)))
+        .map(|(part, text)| {
+            charset::repair_body(message.raw_message(), part, text)
+                .unwrap_or_else(|| text.to_string())
+        })
+        .map(|text| text.replace("\r\n", "\n").trim_end().to_string())
+        .filter(|text| !text.trim().is_empty());
+    plain
+        .or_else(|| html_body(message).map(content::html_to_text))
+        .unwrap_or_default()
+}
+
+/// The decoded subject, repaired where mail-parser had to guess (see
+/// [`charset`]).
+fn subject(message: &Message<'_>) -> String {
+    let decoded = message.subject().unwrap_or_default();
+    let raw = message
+        .root_part()
+        .headers
+        .iter()
+        .find(|h| h.name.as_str().eq_ignore_ascii_case("subject"))
+        .and_then(|h| {
+            message
+                .raw_message()
+                .get(h.offset_start as usize..h.offset_end as usize)
+        });
+    raw.and_then(|raw| charset::repair_header(raw, decoded))
+        .unwrap_or_else(|| decoded.to_string())
+        .trim()
+        .to_string()
+}
+
+fn is_delivery_status(part: &MessagePart<'_>) -> bool {
     part.content_type().is_some_and(|c| {
         c.ctype().eq_ignore_ascii_case("message")
             && c.subtype().is_some_and(|s| {
@@ -165,11 +209,6 @@ fn is_delivery_status(part: &mail_parser::MessagePart<'_>) -> bool {
                     || s.eq_ignore_ascii_case("global-delivery-status")
             })
     })
-}
-
-fn body_text(message: &Message<'_>) -> String {
-    let text = message.body_text(0).unwrap_or_default();
-    text.replace("\r\n", "\n").trim_end().to_string()
 }
 
 fn clean_id(id: &str) -> String {
@@ -235,7 +274,7 @@ fn attachments(message: &Message<'_>) -> Vec<AttachmentInfo> {
         .filter_map(|&id| message.part(id).map(|part| (id, part)))
         .enumerate()
         .map(|(n, (id, part))| AttachmentInfo {
-            name: sanitize_file_name(part.attachment_name(), n),
+            name: attachment_name(part, n),
             content_type: part
                 .content_type()
                 .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream")))
@@ -247,31 +286,122 @@ fn attachments(message: &Message<'_>) -> Vec<AttachmentInfo> {
         .collect()
 }
 
-/// Makes a file name safe to show and to write: no path separators, no
-/// control characters, no leading dots, at most 120 characters.
+/// The part's file name (RFC 2231 and RFC 2047 forms decoded by
+/// mail-parser), sanitized; an attached mail without one is named after
+/// its subject, `Subject.eml`.
+fn attachment_name(part: &MessagePart<'_>, index: usize) -> String {
+    let attached_mail_subject = match &part.body {
+        PartType::Message(inner) if part.attachment_name().is_none() => {
+            Some(inner.subject().unwrap_or("message").to_string())
+        }
+        _ => None,
+    };
+    match attached_mail_subject {
+        Some(subject) => {
+            let stem = sanitize_file_name(Some(&subject.replace(['/', '\\'], "-")), index);
+            sanitize_file_name(Some(&format!("{stem}.eml")), index)
+        }
+        None => sanitize_file_name(part.attachment_name(), index),
+    }
+}
+
+/// Longest file name kept, in characters and in bytes (file systems allow
+/// 255 bytes).
+const MAX_NAME_CHARS: usize = 120;
+const MAX_NAME_BYTES: usize = 240;
+
+/// Makes a file name safe to show and to write: the last path component
+/// only; no control, bidirectional-override or zero-width characters; no
+/// `<>:"|?*`; no leading dots or spaces, no trailing dots or spaces; no
+/// Windows device name (`CON`, `nul.txt`, `COM1`); at most 120 characters
+/// and 240 bytes, keeping the extension. An empty result becomes
+/// `attachment-N`.
 pub fn sanitize_file_name(name: Option<&str>, index: usize) -> String {
-    let cleaned: String = name
+    let last = name
         .unwrap_or_default()
         .rsplit(['/', '\\'])
         .next()
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| {
-            if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
-                '_'
-            } else {
-                c
-            }
+        .filter(|&c| !c.is_control() && !is_invisible(c))
+        .map(|c| match c {
+            '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
+            c if c.is_whitespace() => ' ',
+            c => c,
         })
-        .take(120)
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim();
-    if cleaned.is_empty() {
+    let trimmed = cleaned
+        .trim_start_matches(['.', ' '])
+        .trim_end_matches(['.', ' ']);
+    let short = shorten(trimmed);
+    if short.is_empty() {
         format!("attachment-{}", index + 1)
+    } else if is_windows_device_name(&short) {
+        format!("_{short}")
     } else {
-        cleaned.to_string()
+        short
     }
+}
+
+/// Characters that change how a name displays without being visible: the
+/// bidirectional overrides (`invoice\u{202e}fdp.exe` shows as
+/// `invoiceexe.pdf`), zero-width characters and the soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// Cuts `name` to the limits, keeping a short extension.
+fn shorten(name: &str) -> String {
+    let fits = |s: &str| s.chars().count() <= MAX_NAME_CHARS && s.len() <= MAX_NAME_BYTES;
+    if fits(name) {
+        return name.to_string();
+    }
+    let extension = name
+        .rfind('.')
+        .map(|dot| &name[dot..])
+        .filter(|ext| ext.len() <= 17 && ext[1..].chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or("");
+    let stem = &name[..name.len() - extension.len()];
+    let mut kept = String::new();
+    for c in stem.chars() {
+        let candidate_len = kept.len() + c.len_utf8() + extension.len();
+        let candidate_chars = kept.chars().count() + 1 + extension.chars().count();
+        if candidate_len > MAX_NAME_BYTES || candidate_chars > MAX_NAME_CHARS {
+            break;
+        }
+        kept.push(c);
+    }
+    let kept = kept.trim_end_matches(['.', ' ']);
+    format!("{kept}{extension}")
+}
+
+/// `CON`, `PRN`, `AUX`, `NUL`, `COM0`-`COM9`, `LPT0`-`LPT9` (also with
+/// superscript digits), `CONIN$`, `CONOUT$`, with or without extension.
+fn is_windows_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default().trim_end();
+    let upper = stem.to_uppercase();
+    if matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) {
+        return true;
+    }
+    let mut chars = upper.chars();
+    let prefix: String = chars.by_ref().take(3).collect();
+    let rest: Vec<char> = chars.collect();
+    (prefix == "COM" || prefix == "LPT")
+        && matches!(rest.as_slice(), [d] if d.is_ascii_digit() || matches!(d, '¹' | '²' | '³'))
 }
 
 /// The decoded bytes of an attachment part of a stored raw message.

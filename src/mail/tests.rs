@@ -1,8 +1,11 @@
 //! Tests for inbound mail parsing: raw RFC 5322 bytes in, [`InboundMail`]
-//! out. Covers addresses, ids, encoded subjects and bodies (RFC 2047,
-//! quoted-printable, ISO-2022-JP), HTML and multipart bodies, attachments
-//! and their file names, DSN detection, fingerprints, and robustness on
-//! missing or truncated input.
+//! out. Covers addresses, ids, encoded subjects and bodies (RFC 2047 also
+//! broken or split, quoted-printable, base64, ISO-2022-JP, Shift_JIS,
+//! windows-125x, undeclared or mislabelled 8-bit text), HTML and multipart
+//! bodies (sanitized HTML, HTML read as text), attachments and their file
+//! names (RFC 2231, RFC 2047, attached mail, winmail.dat, hostile names),
+//! DSN detection, fingerprints, and robustness on missing or truncated
+//! input.
 
 use super::*;
 
@@ -325,6 +328,8 @@ fn attachment_bytes_of_missing_part_or_garbage_is_none() {
 fn sanitize_file_name_table() {
     let long = "a".repeat(200);
     let long_multibyte = "é".repeat(130);
+    let long_with_extension = format!("{}.pdf", "a".repeat(300));
+    let long_cjk = format!("{}.txt", "日".repeat(200));
     let table: Vec<(&str, Option<&str>, usize, String)> = vec![
         ("plain", Some("report.pdf"), 0, "report.pdf".into()),
         (
@@ -393,6 +398,75 @@ fn sanitize_file_name_table() {
             0,
             "é".repeat(120),
         ),
+        (
+            "long name keeps its extension",
+            Some(&long_with_extension),
+            0,
+            format!("{}.pdf", "a".repeat(116)),
+        ),
+        (
+            "long CJK name capped at 240 bytes",
+            Some(&long_cjk),
+            0,
+            format!("{}.txt", "日".repeat(78)),
+        ),
+        (
+            "bidi override cannot fake the extension",
+            Some("invoice\u{202e}fdp.exe"),
+            0,
+            "invoicefdp.exe".into(),
+        ),
+        (
+            "zero-width and soft hyphen removed",
+            Some("re\u{200b}po\u{ad}rt\u{feff}.pdf"),
+            0,
+            "report.pdf".into(),
+        ),
+        (
+            "unicode spaces become plain spaces",
+            Some("a\u{a0}b\u{2028}c.txt"),
+            0,
+            "a b c.txt".into(),
+        ),
+        (
+            "trailing dots and spaces",
+            Some("report.pdf. . "),
+            0,
+            "report.pdf".into(),
+        ),
+        ("windows device name", Some("CON"), 0, "_CON".into()),
+        (
+            "device name with extension",
+            Some("nul.txt"),
+            0,
+            "_nul.txt".into(),
+        ),
+        (
+            "numbered device name",
+            Some("LPT1.pdf"),
+            0,
+            "_LPT1.pdf".into(),
+        ),
+        (
+            "superscript device name",
+            Some("com\u{b9}"),
+            0,
+            "_com\u{b9}".into(),
+        ),
+        (
+            "device name in a path",
+            Some("C:\\dir\\aux.log"),
+            0,
+            "_aux.log".into(),
+        ),
+        (
+            "longer names are not devices",
+            Some("CONSOLE.txt"),
+            0,
+            "CONSOLE.txt".into(),
+        ),
+        ("COM10 is not a device", Some("COM10"), 0, "COM10".into()),
+        ("dot dot slash only", Some("../"), 3, "attachment-4".into()),
     ];
     let mut failures = Vec::new();
     for (name, input, index, expected) in &table {
@@ -573,4 +647,270 @@ fn truncated_messages_never_panic() {
         assert!(parse(&raw[..0]).is_err());
         assert!(parse(raw).is_ok());
     }
+}
+
+/// Bodies in the charsets mail really arrives in, each with its transfer
+/// encoding, and 8-bit text that declares no charset or the wrong one.
+#[test]
+fn body_charsets_are_decoded() {
+    let table: Vec<(&str, &[u8], &str)> = vec![
+        (
+            "windows-1252 quoted-printable (curly quotes, euro)",
+            b"Content-Type: text/plain; charset=windows-1252\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+=93It=92s broken=94 =96 costs =8050\r\n",
+            "\u{201c}It\u{2019}s broken\u{201d} \u{2013} costs \u{20ac}50",
+        ),
+        (
+            "cp1252 alias",
+            b"Content-Type: text/plain; charset=\"cp1252\"\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\n=80 5\r\n",
+            "\u{20ac} 5",
+        ),
+        (
+            "windows-1258 quoted-printable apostrophe",
+            b"Content-Type: text/plain; charset=windows-1258\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\nIt=92s\r\n",
+            "It\u{2019}s",
+        ),
+        (
+            "windows-1251 8bit",
+            b"Content-Type: text/plain; charset=windows-1251\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n\xcf\xf0\xe8\xe2\xe5\xf2, \xec\xe8\xf0\r\n",
+            "Привет, мир",
+        ),
+        (
+            "Shift_JIS 8bit",
+            b"Content-Type: text/plain; charset=Shift_JIS\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\n\x93\xfa\x96\x7b\x8c\xea\r\n",
+            "日本語",
+        ),
+        (
+            "UTF-8 base64",
+            b"Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n\
+R3LDvMOfZSBhdXMgS8O2bG4g4pyTCg==\r\n",
+            "Grüße aus Köln ✓",
+        ),
+        (
+            "gb2312 base64",
+            b"Content-Type: text/plain; charset=gb2312\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nxOO6ww==\r\n",
+            "你好",
+        ),
+        (
+            "undeclared 8-bit Latin-1",
+            b"Content-Type: text/plain\r\n\r\nCaf\xe9 cr\xe8me\r\n",
+            "Café crème",
+        ),
+        (
+            "declared UTF-8 but Latin-1",
+            b"Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe\r\n",
+            "Grüße",
+        ),
+        (
+            "mostly UTF-8 with one stray Latin-1 byte",
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\nK\xc3\xb6ln \xb1 2\r\n",
+            "Köln ± 2",
+        ),
+        (
+            "unknown charset, 8-bit text",
+            b"Content-Type: text/plain; charset=x-bogus\r\n\r\nna\xefve\r\n",
+            "naïve",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, body, expected) in table {
+        let raw = [b"From: a@b.test\r\nSubject: x\r\n".as_slice(), body].concat();
+        let text = parsed(&raw).text;
+        if text != expected {
+            failures.push(format!("{name}: got {text:?}, expected {expected:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_mislabelled_part_inside_a_multipart_is_read_without_the_boundary() {
+    let raw = b"From: a@b.test\r\n\
+Content-Type: multipart/alternative; boundary=\"ALT\"\r\n\r\n\
+--ALT\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n\
+Sch\xf6ne Gr\xfc\xdfe\r\n\
+--ALT\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n\
+<p>x</p>\r\n\
+--ALT--\r\n";
+    assert_eq!(parsed(raw).text, "Schöne Grüße");
+}
+
+#[test]
+fn encoded_and_broken_subjects() {
+    let table: Vec<(&str, &[u8], &str)> = vec![
+        (
+            "ISO-2022-JP B",
+            b"Subject: =?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=",
+            "日本語",
+        ),
+        (
+            "Shift_JIS B",
+            b"Subject: =?Shift_JIS?B?k/qWe4zq?=",
+            "日本語",
+        ),
+        (
+            "windows-1251 Q",
+            b"Subject: =?windows-1251?Q?=CF=F0=E8=E2=E5=F2?=",
+            "Привет",
+        ),
+        (
+            "two charsets in one subject",
+            b"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= aus =?ISO-8859-1?Q?K=F6ln?=",
+            "Grüße aus Köln",
+        ),
+        (
+            "one character split over two encoded words",
+            b"Subject: =?UTF-8?Q?Gr=C3?= =?UTF-8?Q?=BC=C3=9Fe?=",
+            "Grüße",
+        ),
+        (
+            "split base64 words",
+            b"Subject: =?UTF-8?B?w6l0w6kg?=\r\n =?UTF-8?B?4pyT?= ok",
+            "été ✓ ok",
+        ),
+        (
+            "emoji then latin-1 word",
+            b"Subject: =?utf-8?b?8J+YgA==?= =?iso-8859-1?q?=E9?=",
+            "😀é",
+        ),
+        (
+            "raw 8-bit Latin-1, no encoding",
+            b"Subject: Caf\xe9 cr\xe8me",
+            "Café crème",
+        ),
+        (
+            "raw UTF-8, no encoding",
+            "Subject: Grüße ✓".as_bytes(),
+            "Grüße ✓",
+        ),
+        (
+            "broken base64 stays as written",
+            b"Subject: =?UTF-8?B?###?= rest",
+            "=?UTF-8?B?###?= rest",
+        ),
+        (
+            "unterminated encoded word stays as written",
+            b"Subject: Re: =?UTF-8?Q?abc",
+            "Re: =?UTF-8?Q?abc",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, header, expected) in table {
+        let raw = [b"From: a@b.test\r\n".as_slice(), header, b"\r\n\r\nx\r\n"].concat();
+        let subject = parsed(&raw).subject;
+        if subject != expected {
+            failures.push(format!("{name}: got {subject:?}, expected {expected:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn encoded_display_names_are_decoded() {
+    let mail =
+        parsed(b"From: \"=?UTF-8?B?w4lsb2RpZQ==?= Dupont\" <e@x.test>\r\nSubject: x\r\n\r\nx\r\n");
+    assert_eq!(mail.from_name.as_deref(), Some("Élodie Dupont"));
+}
+
+const NAMED_ATTACHMENTS: &[u8] = b"From: a@b.test\r\n\
+Content-Type: multipart/mixed; boundary=B\r\n\r\n\
+--B\r\n\
+Content-Type: text/plain\r\n\r\n\
+hi\r\n\
+--B\r\n\
+Content-Type: application/pdf\r\n\
+Content-Disposition: attachment;\r\n filename*0*=UTF-8''Gr%C3%BC%C3%9Fe%20aus;\r\n filename*1*=%20K%C3%B6ln.pdf\r\n\r\n\
+x\r\n\
+--B\r\n\
+Content-Type: application/pdf; name=\"=?UTF-8?B?UmVjaG51bmcgTcOkcnoucGRm?=\"\r\n\
+Content-Disposition: attachment; filename=\"=?UTF-8?B?UmVjaG51bmcgTcOkcnoucGRm?=\"\r\n\r\n\
+x\r\n\
+--B\r\n\
+Content-Type: message/rfc822\r\n\r\n\
+From: x@y.test\r\n\
+Subject: Fwd: the/original: offer\r\n\r\n\
+body\r\n\
+--B\r\n\
+Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n\
+eJ8+IgAAAQ==\r\n\
+--B\r\n\
+Content-Type: application/octet-stream; name=\"..\\\\..\\\\CON\"\r\n\r\n\
+x\r\n\
+--B--\r\n";
+
+#[test]
+fn attachment_names_from_rfc2231_rfc2047_and_attached_mail() {
+    let mail = parsed(NAMED_ATTACHMENTS);
+    let names: Vec<(&str, &str)> = mail
+        .attachments
+        .iter()
+        .map(|a| (a.name.as_str(), a.content_type.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Grüße aus Köln.pdf", "application/pdf"),
+            ("Rechnung März.pdf", "application/pdf"),
+            ("Fwd_ the-original_ offer.eml", "message/rfc822"),
+            ("winmail.dat", "application/ms-tnef"),
+            ("_CON", "application/octet-stream"),
+        ]
+    );
+    let tnef = &mail.attachments[3];
+    assert_eq!(
+        attachment_bytes(NAMED_ATTACHMENTS, tnef.part).as_deref(),
+        Some(&b"\x78\x9f\x3e\x22\x00\x00\x01"[..]),
+        "winmail.dat keeps its bytes (TNEF signature)"
+    );
+}
+
+const HTML_ONLY_HOSTILE: &[u8] = b"From: a@b.test\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n\
+<html><head><script>steal()</script></head><body onload=\"steal()\">\
+<p>Hello, the <a href=\"https://status.example.test/\">status page</a> is down.</p>\
+<img src=\"https://tracker.example.test/open.gif\" alt=\"\">\
+<p>&lt;script&gt;alert(1)&lt;/script&gt; is what it shows.</p></body></html>\r\n";
+
+#[test]
+fn html_only_mail_is_stored_sanitized_and_read_as_text() {
+    let mail = parsed(HTML_ONLY_HOSTILE);
+    let html = mail.html.as_deref().unwrap_or_default();
+    assert!(html.contains("status page</a>"), "{html}");
+    for gone in ["steal", "<script", "onload", "tracker.example.test"] {
+        assert!(!html.contains(gone), "{gone} survived: {html}");
+    }
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "text that merely shows a tag stays escaped: {html}"
+    );
+    assert_eq!(
+        mail.text,
+        "Hello, the status page <https://status.example.test/> is down.\n\n\
+         <script>alert(1)</script> is what it shows."
+    );
+}
+
+#[test]
+fn an_empty_text_part_falls_back_to_the_html_part() {
+    let raw = b"From: a@b.test\r\n\
+Content-Type: multipart/alternative; boundary=\"ALT\"\r\n\r\n\
+--ALT\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n\
+\r\n\
+--ALT\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n\
+<ul><li>first</li><li>second</li></ul>\r\n\
+--ALT--\r\n";
+    assert_eq!(parsed(raw).text, "- first\n- second");
 }
