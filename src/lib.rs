@@ -49,6 +49,7 @@ pub mod rules;
 pub mod sender;
 pub mod store;
 pub mod threading;
+pub mod tls;
 pub mod token;
 
 #[cfg(test)]

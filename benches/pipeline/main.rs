@@ -16,6 +16,7 @@
 
 mod corpus;
 mod scenarios;
+mod smtp;
 mod stack;
 mod ticketd;
 

@@ -11,6 +11,7 @@ use futures::TryStreamExt;
 use serde::Serialize;
 
 use crate::corpus;
+use crate::smtp::PlainSmtp;
 use crate::stack::Stack;
 use crate::ticketd::{Install, Outbound, set};
 
@@ -191,11 +192,7 @@ async fn send_steadily(
     n: usize,
     per_second: f64,
 ) -> anyhow::Result<Vec<(String, Instant)>> {
-    use lettre::AsyncTransport;
-    let smtp = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(stack.smtp_port)
-        .build();
-    let envelope = lettre::address::Envelope::new(Some(CUSTOMER.parse()?), vec![SUPPORT.parse()?])?;
+    let mut smtp = PlainSmtp::connect(stack.smtp_port).await?;
     let interval = Duration::from_secs_f64(1.0 / per_second);
     let start = tokio::time::Instant::now();
     let mut sent = Vec::with_capacity(n);
@@ -208,7 +205,7 @@ async fn send_steadily(
              Probe {i}: the printer on floor {i} is jammed again.\r\n"
         );
         let at = Instant::now();
-        smtp.send_raw(&envelope, raw.as_bytes()).await?;
+        smtp.send(CUSTOMER, SUPPORT, raw.as_bytes()).await?;
         sent.push((id, at));
     }
     Ok(sent)
@@ -356,15 +353,10 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 /// Seconds a plain client takes to send `files` over one SMTP connection.
 async fn send_plainly(stack: &Stack, files: &[Vec<u8>]) -> anyhow::Result<f64> {
-    use lettre::AsyncTransport;
-    let smtp = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(stack.smtp_port)
-        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(1))
-        .build();
-    let envelope = lettre::address::Envelope::new(Some(SUPPORT.parse()?), vec![CUSTOMER.parse()?])?;
+    let mut smtp = PlainSmtp::connect(stack.smtp_port).await?;
     let started = Instant::now();
     for raw in files {
-        smtp.send_raw(&envelope, raw).await?;
+        smtp.send(SUPPORT, CUSTOMER, raw).await?;
     }
     Ok(started.elapsed().as_secs_f64())
 }

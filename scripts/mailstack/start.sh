@@ -2,11 +2,12 @@
 # scripts/mailstack/start.sh DIR - start ticketd's loopback test mail stack, all state under DIR,
 # no systemd, nothing written outside DIR:
 #   Dovecot: IMAP (IDLE) 127.0.0.1:$IMAP_PORT, IMAPS $IMAPS_PORT, LMTP $LMTP_PORT
-#   Postfix: SMTP 127.0.0.1:$SMTP_PORT -> LMTP -> Dovecot Maildir; accepts only $MAIL_USERS,
+#   Postfix: SMTP 127.0.0.1:$SMTP_PORT (and implicit TLS on $SMTPS_PORT) -> LMTP -> Dovecot
+#            Maildir; accepts only $MAIL_USERS,
 #            relays nothing; plus-addressing: user+anything@example.test lands in user's INBOX.
 # Idempotent: with the stack already up it only prints DIR/mailstack.env. Stop with stop.sh DIR.
 # Needs root and the packages that scripts/mailstack/install.sh installs.
-# Environment overrides (defaults): IMAP_PORT (1143) IMAPS_PORT (1993) SMTP_PORT (2525)
+# Environment overrides (defaults): IMAP_PORT (1143) IMAPS_PORT (1993) SMTP_PORT (2525) SMTPS_PORT (4465)
 #   LMTP_PORT (2424) MAIL_USERS (support@ staff@ customer@ alice@ bob@ example.test)
 #   MAIL_PASSWORD (secret) MAIL_FSYNC (never; Dovecot's mail_fsync).
 set -euo pipefail
@@ -29,17 +30,18 @@ DOMAIN=example.test
 IMAP_PORT=${IMAP_PORT:-1143}
 IMAPS_PORT=${IMAPS_PORT:-1993}
 SMTP_PORT=${SMTP_PORT:-2525}
+SMTPS_PORT=${SMTPS_PORT:-4465}
 LMTP_PORT=${LMTP_PORT:-2424}
 MAIL_USERS=${MAIL_USERS:-"support@$DOMAIN staff@$DOMAIN customer@$DOMAIN alice@$DOMAIN bob@$DOMAIN"}
 MAIL_PASSWORD=${MAIL_PASSWORD:-secret}
 MAIL_FSYNC=${MAIL_FSYNC:-never}   # throw-away test mail: skipping fsync is ~1.5x faster
 
 # Values go unquoted into config files and mailstack.env: keep them simple.
-for p in "$IMAP_PORT" "$IMAPS_PORT" "$SMTP_PORT" "$LMTP_PORT"; do
+for p in "$IMAP_PORT" "$IMAPS_PORT" "$SMTP_PORT" "$SMTPS_PORT" "$LMTP_PORT"; do
   if ! [[ $p =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "bad port: $p"; fi
 done
-[ "$(printf '%s\n' "$IMAP_PORT" "$IMAPS_PORT" "$SMTP_PORT" "$LMTP_PORT" | sort -u | wc -l)" = 4 ] ||
-  die "IMAP_PORT, IMAPS_PORT, SMTP_PORT and LMTP_PORT must differ"
+[ "$(printf '%s\n' "$IMAP_PORT" "$IMAPS_PORT" "$SMTP_PORT" "$SMTPS_PORT" "$LMTP_PORT" | sort -u | wc -l)" = 5 ] ||
+  die "IMAP_PORT, IMAPS_PORT, SMTP_PORT, SMTPS_PORT and LMTP_PORT must differ"
 [[ $MAIL_PASSWORD =~ ^[A-Za-z0-9._-]+$ ]] || die "MAIL_PASSWORD may only contain A-Z a-z 0-9 . _ -"
 [[ $MAIL_FSYNC =~ ^(optimized|always|never)$ ]] || die "MAIL_FSYNC must be optimized, always or never"
 read -ra users <<<"$MAIL_USERS"
@@ -78,10 +80,10 @@ port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 refuse_busy() {
   local p busy=0
   for p; do port_busy "$p" && { echo "$me: 127.0.0.1:$p is already in use" >&2; busy=1; }; done
-  [ $busy = 0 ] || die "refusing to start: set IMAP_PORT/IMAPS_PORT/SMTP_PORT/LMTP_PORT to free ports"
+  [ $busy = 0 ] || die "refusing to start: set IMAP_PORT/IMAPS_PORT/SMTP_PORT/SMTPS_PORT/LMTP_PORT to free ports"
 }
 dovecot_pid >/dev/null || refuse_busy "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT"
-postfix_up || refuse_busy "$SMTP_PORT"
+postfix_up || refuse_busy "$SMTP_PORT" "$SMTPS_PORT"
 
 mkdir -p "$DIR"/{etc,run,log,ssl,state,mail} "$DIR"/postfix/{etc,spool,data}
 chown mail:mail "$DIR/mail"
@@ -232,6 +234,7 @@ EOF
 # chroot column = n everywhere: Debian's default (y) would jail the daemons in the queue dir.
 cat >"$PF/master.cf" <<EOF
 127.0.0.1:$SMTP_PORT inet n - n - - smtpd
+127.0.0.1:$SMTPS_PORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -281,6 +284,7 @@ wait_port "$IMAP_PORT" dovecot
 wait_port "$IMAPS_PORT" dovecot
 wait_port "$LMTP_PORT" dovecot
 wait_port "$SMTP_PORT" postfix
+wait_port "$SMTPS_PORT" postfix
 
 # Create each user's Maildir and mailboxes on disk now (Dovecot would only do it on first access).
 for u in "${users[@]}"; do
@@ -296,6 +300,7 @@ MAILSTACK_HOST=127.0.0.1
 MAILSTACK_IMAP_PORT=$IMAP_PORT
 MAILSTACK_IMAPS_PORT=$IMAPS_PORT
 MAILSTACK_SMTP_PORT=$SMTP_PORT
+MAILSTACK_SMTPS_PORT=$SMTPS_PORT
 MAILSTACK_LMTP_PORT=$LMTP_PORT
 MAILSTACK_CA=$DIR/ssl/ca.pem
 MAILSTACK_DOMAIN=$DOMAIN

@@ -22,8 +22,9 @@ pick_port() { # VAR DEFAULT
 pick_port IMAP_PORT "${IMAP_PORT:-1143}"
 pick_port IMAPS_PORT "${IMAPS_PORT:-1993}"
 pick_port SMTP_PORT "${SMTP_PORT:-2525}"
+pick_port SMTPS_PORT "${SMTPS_PORT:-4465}"
 pick_port LMTP_PORT "${LMTP_PORT:-2424}"
-export IMAP_PORT IMAPS_PORT SMTP_PORT LMTP_PORT
+export IMAP_PORT IMAPS_PORT SMTP_PORT SMTPS_PORT LMTP_PORT
 
 # Short path: Dovecot's unix sockets under it must stay below 108 bytes.
 MAILSTACK_TMP=$(mktemp -d /tmp/tdms.XXXXXX)

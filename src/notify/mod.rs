@@ -5,6 +5,7 @@
 pub mod compose;
 pub mod queue;
 pub mod sender;
+pub mod smtp;
 pub mod templates;
 pub mod transport;
 pub mod watch;

@@ -1,5 +1,5 @@
-//! Where outgoing mail goes: SMTP through lettre (implicit TLS, STARTTLS or
-//! plain) or a folder of `.eml` files for local use. Every send returns a
+//! Where outgoing mail goes: SMTP ([`super::smtp`]: implicit TLS, STARTTLS
+//! or plain) or a folder of `.eml` files for local use. Every send returns a
 //! [`SendResult`] that separates transient from permanent failures.
 //!
 //! SMTP uses the message's envelope (see [`super::compose`]); a `.eml`
@@ -8,11 +8,10 @@
 
 use std::path::PathBuf;
 
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 
-use crate::config::{SmtpConfig, SmtpSecurity, TransportConfig};
+use super::smtp::SmtpClient;
+use crate::config::TransportConfig;
 
 /// What happened to one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +30,7 @@ pub enum Transport {
     /// One `.eml` per message.
     File(PathBuf),
     /// SMTP.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpClient),
 }
 
 impl std::fmt::Debug for Transport {
@@ -48,7 +47,7 @@ impl Transport {
     pub fn from_config(config: &TransportConfig) -> anyhow::Result<Transport> {
         Ok(match config {
             TransportConfig::File { dir } => Transport::File(dir.clone()),
-            TransportConfig::Smtp(smtp) => Transport::Smtp(smtp_transport(smtp)?),
+            TransportConfig::Smtp(smtp) => Transport::Smtp(SmtpClient::new(smtp)?),
         })
     }
 
@@ -63,12 +62,8 @@ impl Transport {
                     dir.display()
                 )),
             },
-            Transport::Smtp(smtp) => match smtp.test_connection().await {
-                Ok(true) => Ok("outbound: ok (SMTP server answers)".into()),
-                Ok(false) => Err(
-                    "outbound: the SMTP server did not answer; check outbound.smtp host and port"
-                        .into(),
-                ),
+            Transport::Smtp(smtp) => match smtp.check().await {
+                Ok(()) => Ok("outbound: ok (SMTP server answers)".into()),
                 Err(e) => Err(format!(
                     "outbound: SMTP check failed: {e:#}; check outbound.smtp (host, port, security, credentials, ca_file)"
                 )),
@@ -81,11 +76,7 @@ impl Transport {
     pub async fn send(&self, message: &Message, name: &str) -> SendResult {
         match self {
             Transport::File(dir) => write_file(dir, name, &as_delivered(message)).await,
-            Transport::Smtp(smtp) => match smtp.send(message.clone()).await {
-                Ok(_) => SendResult::Sent,
-                Err(e) if e.is_permanent() => SendResult::Permanent(format!("{e:#}")),
-                Err(e) => SendResult::Retry(format!("{e:#}")),
-            },
+            Transport::Smtp(smtp) => smtp.send(message.envelope(), &message.formatted()).await,
         }
     }
 }
@@ -113,26 +104,6 @@ async fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> SendResu
         Ok(()) => SendResult::Sent,
         Err(e) => SendResult::Retry(format!("writing {}: {e}", path.display())),
     }
-}
-
-fn smtp_transport(config: &SmtpConfig) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let mut tls = TlsParameters::builder(config.host.clone());
-    if let Some(pem) = &config.ca_pem {
-        tls = tls.add_root_certificate(Certificate::from_pem(pem)?);
-    }
-    let tls = match config.security {
-        SmtpSecurity::Tls => Tls::Wrapper(tls.build_rustls()?),
-        SmtpSecurity::StartTls => Tls::Required(tls.build_rustls()?),
-        SmtpSecurity::Plain => Tls::None,
-    };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
-        .port(config.port)
-        .tls(tls)
-        .timeout(Some(config.timeout));
-    if let Some((user, password)) = &config.credentials {
-        builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-    }
-    Ok(builder.build())
 }
 
 #[cfg(test)]

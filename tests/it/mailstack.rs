@@ -47,6 +47,8 @@ pub struct MailStack {
     pub ca: String,
     /// Postfix SMTP port.
     pub smtp_port: u16,
+    /// Postfix implicit-TLS SMTP port.
+    pub smtps_port: u16,
     /// Dovecot IMAP port (plain and STARTTLS).
     pub imap_port: u16,
     /// Dovecot IMAPS port (implicit TLS).
@@ -95,6 +97,7 @@ impl MailStack {
         Some(MailStack {
             ca: get("MAILSTACK_CA"),
             smtp_port: port("MAILSTACK_SMTP_PORT"),
+            smtps_port: port("MAILSTACK_SMTPS_PORT"),
             imap_port: port("MAILSTACK_IMAP_PORT"),
             imaps_port: port("MAILSTACK_IMAPS_PORT"),
             password: get("MAILSTACK_PASSWORD"),

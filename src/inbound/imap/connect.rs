@@ -3,15 +3,11 @@
 //! under the mailbox's timeout, and every failure is an [`ImapFailure`]
 //! that names the mailbox and says what to fix.
 
-use std::sync::Arc;
-
 use async_imap::{Client, Session};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::config::SmtpSecurity;
 use crate::config::imap::{ImapAuth, ImapConfig};
@@ -126,24 +122,8 @@ fn timeout(config: &ImapConfig, what: &str) -> ImapFailure {
 
 /// The TLS client settings: the usual web roots plus the configured CA.
 pub fn tls_connector(config: &ImapConfig) -> anyhow::Result<TlsConnector> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(pem) = &config.ca_pem {
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            roots.add(cert.map_err(|e| {
-                anyhow::anyhow!(
-                    "mailbox \"{}\": ca_file is not a PEM certificate: {e}",
-                    config.name
-                )
-            })?)?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(tls)))
+    crate::tls::connector(config.ca_pem.as_deref())
+        .map_err(|e| anyhow::anyhow!("mailbox \"{}\": {e:#}", config.name))
 }
 
 /// Connects and logs in.
