@@ -75,8 +75,9 @@ fn main() -> anyhow::Result<()> {
                 "growth" => {
                     scenarios::growth(&stack, work.path(), args.stored, args.growth_backlog).await
                 }
+                "ingest-only" => scenarios::ingest_only(&stack, work.path(), args.backlog),
                 other => anyhow::bail!(
-                    "unknown scenario {other}; expected backlog, latency, outbound or growth"
+                    "unknown scenario {other}; expected backlog, latency, outbound, growth or ingest-only"
                 ),
             }
         })?;
