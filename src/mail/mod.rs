@@ -1,7 +1,8 @@
 //! Inbound mail: turns raw RFC 5322 bytes into an [`InboundMail`], the
 //! plain-data view every later step (classification, threading, storing)
 //! works on. Parsing is lenient (mail-parser never panics); what cannot be
-//! understood is left empty rather than guessed.
+//! understood is left empty rather than guessed. Input that is not plausibly a mail at
+//! all is refused ([`plausible`]).
 
 pub mod dsn;
 
@@ -12,6 +13,7 @@ use crate::content;
 use crate::model::normalize_address;
 
 mod charset;
+mod plausible;
 
 /// A parsed inbound message.
 #[derive(Debug, Clone, Default)]
@@ -99,16 +101,33 @@ impl InboundMail {
     }
 }
 
-/// Why raw bytes could not be turned into a mail at all.
+/// Why raw bytes could not be turned into a mail at all (see
+/// [`plausible`] for the rules).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
     /// Nothing that looks like a header block.
     #[error("no RFC 5322 header block found")]
     NoHeaders,
+    /// The first line is not `Name: value`.
+    #[error("not a mail: the first line is not a header field (Name: value)")]
+    NotAHeaderField,
+    /// Header-like lines, but none of the fields mail has.
+    #[error(
+        "not a mail: no From, Sender, To, Cc, Subject, Date, Message-ID, Return-Path or Received header"
+    )]
+    NoMailFields,
+    /// Control bytes all over the header block.
+    #[error("not a mail: the header block is binary ({percent}% control bytes)")]
+    Binary {
+        /// Share of control bytes in the header block.
+        percent: usize,
+    },
 }
 
-/// Parses raw bytes. Fails only when there is no header block at all.
+/// Parses raw bytes. Fails when they are not plausibly a mail (see
+/// [`plausible`]) or hold no header block at all.
 pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
+    plausible::check(raw)?;
     let message = MessageParser::default()
         .parse(raw)
         .ok_or(ParseError::NoHeaders)?;

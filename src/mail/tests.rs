@@ -127,7 +127,9 @@ fn headers_are_lower_case_unfolded_and_trimmed() {
 
 #[test]
 fn missing_fields_stay_empty() {
-    let mail = parsed(b"X-Note: nothing else\r\n\r\nbody\r\n");
+    // A trace field is the only mail field (see `plausible`) it has.
+    let mail =
+        parsed(b"Received: by mx.example.test; Mon, 2 Mar 2026 13:00:00 +0100\r\n\r\nbody\r\n");
     assert_eq!(mail.message_id, None);
     assert_eq!(mail.from, None);
     assert_eq!(mail.from_name, None);
@@ -913,4 +915,119 @@ Content-Type: text/html; charset=utf-8\r\n\r\n\
 <ul><li>first</li><li>second</li></ul>\r\n\
 --ALT--\r\n";
     assert_eq!(parsed(raw).text, "- first\n- second");
+}
+
+/// Bytes no mail is made of: every byte value in turn, colons and NULs
+/// included, the way binary-garbage.eml in the corpus is built.
+fn binary_garbage() -> Vec<u8> {
+    (0..1200u32).map(|n| ((n * 37 + 11) % 256) as u8).collect()
+}
+
+#[test]
+fn input_that_is_not_plausibly_a_mail_is_rejected_with_the_rule() {
+    let mut controls_after_a_good_start = b"From: a@b.test\r\nX-Junk: ".to_vec();
+    controls_after_a_good_start.extend([0u8, 1, 2, 3, 4, 5, 6, 7, 8].repeat(4));
+    controls_after_a_good_start.extend(b"\r\n\r\nbody\r\n");
+    let garbage = binary_garbage();
+    let table: Vec<(&str, &[u8], ParseError)> = vec![
+        ("binary garbage", &garbage, ParseError::NotAHeaderField),
+        (
+            "text before the first field",
+            b"Hello support,\nFrom: a@b.test\n\nbody\n",
+            ParseError::NotAHeaderField,
+        ),
+        (
+            "8-bit bytes in the first field name",
+            b"Fr\xf6m: a@b.test\nSubject: x\n\nbody\n",
+            ParseError::NotAHeaderField,
+        ),
+        (
+            "a continuation line first",
+            b" From: a@b.test\nSubject: x\n\nbody\n",
+            ParseError::NotAHeaderField,
+        ),
+        (
+            "an extension field only",
+            b"X-Note: nothing else\r\n\r\nbody\r\n",
+            ParseError::NoMailFields,
+        ),
+        (
+            "a MIME part on its own",
+            b"Content-Type: text/plain\nContent-Transfer-Encoding: 7bit\n\nbody\n",
+            ParseError::NoMailFields,
+        ),
+        (
+            "a mail field only after the header block",
+            b"X-Note: x\n\nFrom: a@b.test\n",
+            ParseError::NoMailFields,
+        ),
+        (
+            "control bytes all over the header block",
+            &controls_after_a_good_start,
+            ParseError::Binary { percent: 58 },
+        ),
+        (
+            "blank first line",
+            b"   \nFrom: a@b.test\n",
+            ParseError::NoHeaders,
+        ),
+    ];
+    for (what, raw, error) in table {
+        assert_eq!(parse(raw).err(), Some(error), "{what}");
+    }
+}
+
+#[test]
+fn rejections_explain_themselves_for_the_quarantine_reason() {
+    let reason = |raw: &[u8]| parse(raw).err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(
+        reason(&binary_garbage()),
+        "not a mail: the first line is not a header field (Name: value)"
+    );
+    assert!(reason(b"X-Note: x\n\nbody").contains("no From, Sender, To"));
+    assert!(reason(b"Subject: \x01\x02\x03\x04\n\n").contains("binary (28% control bytes)"));
+}
+
+/// Real mail can be sparse or old-fashioned and still be mail.
+#[test]
+fn sparse_and_old_fashioned_mail_is_still_mail() {
+    let table: Vec<(&str, &[u8])> = vec![
+        ("a bare subject", b"Subject: x\n\nbody"),
+        ("only From, no body", b"From: a@b.test"),
+        ("only From, CRLF", b"From: a@b.test\r\n\r\n"),
+        (
+            "a trace field only",
+            b"Received: by mx.test; Mon, 2 Mar 2026 13:00:00 +0100\n\nx\n",
+        ),
+        ("upper-case name", b"SUBJECT: shouting\n\nbody\n"),
+        (
+            "obsolete blank before the colon",
+            b"Subject : old\n\nbody\n",
+        ),
+        ("Resent- field", b"Resent-From: a@b.test\n\nbody\n"),
+        (
+            "mbox From_ line first",
+            b"From a@b.test Mon Mar  2 13:00:00 2026\nFrom: a@b.test\n\nbody\n",
+        ),
+        ("raw Latin-1 subject", b"Subject: Gr\xfc\xdfe\n\nbody\n"),
+        (
+            "raw Shift_JIS subject",
+            b"Subject: \x93\xfa\x96\x7b\x8c\xea\x82\xcc\x8c\x8f\n\nx\n",
+        ),
+        (
+            "raw ISO-2022-JP subject (escape bytes)",
+            b"Subject: \x1b$BF|K\\8l\x1b(B\n\nx\n",
+        ),
+        (
+            "a NUL or two in a long header block",
+            b"From: a@b.test\nTo: support@example.test\nSubject: a\0b\n\nbody\n",
+        ),
+        (
+            "binary body",
+            b"From: a@b.test\n\n\0\0\0\x01\x02\x03\xff\xfe\0\0\0\0\0",
+        ),
+    ];
+    for (what, raw) in table {
+        assert!(parse(raw).is_ok(), "{what}: {:?}", parse(raw).err());
+    }
 }
