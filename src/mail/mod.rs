@@ -6,6 +6,8 @@
 
 pub mod dsn;
 
+use std::borrow::Cow;
+
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
@@ -126,15 +128,36 @@ pub enum ParseError {
 
 /// Parses raw bytes. Fails when they are not plausibly a mail (see
 /// [`plausible`]) or hold no header block at all.
+///
+/// Input cut off inside its header block (no empty line, no final line
+/// break) is parsed with a line break added, so the last, partial header
+/// is kept; the caller keeps the raw bytes as they came, and so does
+/// [`fingerprint`].
 pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
     plausible::check(raw)?;
+    let completed = with_complete_last_header(raw);
     let message = MessageParser::default()
-        .parse(raw)
+        .parse(completed.as_ref())
         .ok_or(ParseError::NoHeaders)?;
     if message.root_part().headers.is_empty() {
         return Err(ParseError::NoHeaders);
     }
     Ok(from_message(&message))
+}
+
+/// `raw`, with a line break added when it ends inside its header block
+/// (mail-parser drops a last header line without one).
+fn with_complete_last_header(raw: &[u8]) -> Cow<'_, [u8]> {
+    if plausible::header_end(raw).is_some() || raw.ends_with(b"\n") {
+        return Cow::Borrowed(raw);
+    }
+    let crlf_lines = raw.windows(2).any(|w| w == b"\r\n");
+    let ending: &[u8] = if crlf_lines && !raw.ends_with(b"\r") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    Cow::Owned([raw, ending].concat())
 }
 
 fn from_message(message: &Message<'_>) -> InboundMail {

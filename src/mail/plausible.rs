@@ -92,7 +92,7 @@ fn header_block(raw: &[u8]) -> &[u8] {
 
 /// Where the first empty line (LF LF, or LF CR LF) starts: the end of the
 /// header block, when it has one.
-fn header_end(raw: &[u8]) -> Option<usize> {
+pub(super) fn header_end(raw: &[u8]) -> Option<usize> {
     raw.windows(2).enumerate().find_map(|(i, pair)| match pair {
         b"\n\n" => Some(i + 1),
         b"\n\r" if raw.get(i + 2) == Some(&b'\n') => Some(i + 1),

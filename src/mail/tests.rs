@@ -1031,3 +1031,46 @@ fn sparse_and_old_fashioned_mail_is_still_mail() {
         assert!(parse(raw).is_ok(), "{what}: {:?}", parse(raw).err());
     }
 }
+
+#[test]
+fn a_header_block_cut_off_keeps_its_last_header() {
+    for (raw, subject) in [
+        (
+            &b"From: a@b.test\nSubject: Connection lost while sen"[..],
+            "Connection lost while sen",
+        ),
+        (b"From: a@b.test\r\nSubject: cut after CR\r", "cut after CR"),
+        (b"From: a@b.test\r\nSubject: CRLF mail", "CRLF mail"),
+        (
+            b"From: a@b.test\nSubject: folded\n and cut",
+            "folded and cut",
+        ),
+        (b"Subject: only this", "only this"),
+    ] {
+        assert_eq!(
+            parsed(raw).subject,
+            subject,
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    let cut_in_from: &[u8] = b"Subject: s\nFrom: Broken <a@b.te";
+    assert_eq!(parsed(cut_in_from).from_name.as_deref(), Some("Broken"));
+}
+
+/// The line break added for parsing is not part of the message: the
+/// fingerprint (and the stored original) are the bytes as they came.
+#[test]
+fn a_completed_header_block_is_fingerprinted_as_it_came() {
+    let raw: &[u8] = b"From: a@b.test\nSubject: cut";
+    let mail = parsed(raw);
+    assert_eq!(
+        fingerprint(Some(&mail), raw),
+        format!("sha256:{}", hex::encode(Sha256::digest(raw)))
+    );
+    let completed = [raw, b"\n"].concat();
+    assert_ne!(
+        fingerprint(Some(&mail), raw),
+        fingerprint(parse(&completed).ok().as_ref(), &completed)
+    );
+}
