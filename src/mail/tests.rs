@@ -1074,3 +1074,161 @@ fn a_completed_header_block_is_fingerprinted_as_it_came() {
         fingerprint(parse(&completed).ok().as_ref(), &completed)
     );
 }
+
+#[test]
+fn a_multipart_without_a_usable_boundary_is_read_from_its_raw_body() {
+    let table: Vec<(&str, &[u8], &str)> = vec![
+        (
+            "no boundary parameter",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\n\
+--whatever\nContent-Type: text/plain\n\nText nobody declared a boundary for.\n--whatever--\n",
+            "Text nobody declared a boundary for.",
+        ),
+        (
+            "a declared boundary that never appears, CRLF",
+            b"From: a@b.test\r\nContent-Type: multipart/alternative; boundary=\"declared\"\r\n\r\n\
+This is a multi-part message in MIME format.\r\n\
+--actual\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe aus K=F6ln\r\n\
+--actual\r\nContent-Type: text/html\r\n\r\n<p>Gr&uuml;&szlig;e</p>\r\n--actual--\r\nepilogue\r\n",
+            "Grüße aus Köln\n\nGrüße",
+        ),
+        (
+            "a piece without part headers, another with an attachment",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\n\
+--b1\n\nplain text piece\n--b1\nContent-Type: application/pdf\n\
+Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b1--\n",
+            "plain text piece",
+        ),
+        (
+            "no delimiter lines at all, undeclared 8-bit",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\nJust text, Gr\xfc\xdfe.\n",
+            "Just text, Grüße.",
+        ),
+        (
+            "a separator line is not a delimiter",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\nNew text on top.\n\n\
+-----Original Message-----\nFrom: b@c.test\nold text\n",
+            "New text on top.\n\n-----Original Message-----\nFrom: b@c.test\nold text",
+        ),
+    ];
+    for (what, raw, text) in table {
+        assert_eq!(parsed(raw).text, text, "{what}");
+    }
+}
+
+/// The fallback is only for what mail-parser could not split: a split
+/// multipart with attachments only keeps an empty text.
+#[test]
+fn a_split_multipart_without_text_gets_no_fallback_text() {
+    let raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+--b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "");
+    assert_eq!(mail.attachments.len(), 1);
+}
+
+#[test]
+fn base64_with_bad_lines_decodes_the_good_ones() {
+    let part = |headers: &str, body: &str| {
+        format!(
+            "From: a@b.test\nMIME-Version: 1.0\n{headers}Content-Transfer-Encoding: base64\n\n{body}"
+        )
+    };
+    let table: Vec<(&str, String, &str)> = vec![
+        (
+            "an invalid line between two valid ones",
+            part(
+                "Content-Type: text/plain; charset=utf-8\n",
+                "SGVsbG8sIHRoaXMgaXMgdmFsaWQgYmFzZTY0Lg==\n!!!! this line is not base64 at all ****\nV2l0aCBhIHZhbGlkIGxpbmUgYWZ0ZXIu\n",
+            ),
+            "Hello, this is valid base64.With a valid line after.",
+        ),
+        (
+            "a padded run, a bad line, the next run; a declared legacy charset, CRLF",
+            part(
+                "Content-Type: text/plain; charset=iso-8859-1\n",
+                "R3L832UgYXVzIEv2bG4sIA==\r\n%%%\r\nc2No9m5lIEdy/N9lIHp1cvxjaw==\r\n",
+            ),
+            "Grüße aus Köln, schöne Grüße zurück",
+        ),
+        (
+            "lines wrapped off the four-letter grid, undeclared charset",
+            part(
+                "",
+                "R3LDvMOfZSBhdXMgS8\nO2bG4gdW5kIHNjaMO2b\n@@@\nmUgR3LDvMOfZQ==\n",
+            ),
+            "Grüße aus Köln und schöne Grüße",
+        ),
+        (
+            "a dangling last letter",
+            part(
+                "Content-Type: text/plain\n",
+                "SGVsbG8gdGhlcmUsIGZyaWVuZA==\n*\nISEh\nI\n",
+            ),
+            "Hello there, friend!!!",
+        ),
+    ];
+    for (what, raw, text) in table {
+        let mail = parsed(raw.as_bytes());
+        assert_eq!(mail.text, text, "{what}");
+        assert!(mail.encoding_problem, "{what}: the problem stays flagged");
+    }
+}
+
+/// A part labelled base64 that is mostly plain text keeps mail-parser's
+/// reading (the text as sent); valid base64 is decoded as before.
+#[test]
+fn lenient_base64_leaves_mislabelled_and_valid_parts_alone() {
+    for text in [
+        "Hello, this was never base64.\nSecond line!\nOK",
+        "Hi,\nThanks\nBob",
+        "Hi,\nunderstandable",
+    ] {
+        let raw = format!("From: a@b.test\nContent-Transfer-Encoding: base64\n\n{text}\n");
+        let mail = parsed(raw.as_bytes());
+        assert_eq!(mail.text, text);
+        assert!(mail.encoding_problem, "{text}");
+    }
+    let valid = b"From: a@b.test\nContent-Transfer-Encoding: base64\n\nSGVsbG8=\n";
+    let mail = parsed(valid);
+    assert_eq!(mail.text, "Hello");
+    assert!(!mail.encoding_problem);
+}
+
+#[test]
+fn an_html_part_with_bad_base64_is_read_from_its_good_lines() {
+    let raw = b"From: a@b.test\nContent-Type: text/html; charset=utf-8\n\
+Content-Transfer-Encoding: base64\n\nPHA+SGVsbG8gPGI+dGhlcmU8L2I+PC9wPg==\n#broken#\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "Hello there");
+    assert_eq!(mail.html.as_deref(), Some("<p>Hello <b>there</b></p>"));
+}
+
+/// In a multipart/mixed mail-parser files a text part it cannot decode as
+/// an attachment; it is the body all the same, and is not listed twice.
+#[test]
+fn a_bad_base64_text_part_filed_as_an_attachment_is_the_body() {
+    let raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+--b\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n\
+SGVsbG8sIHRoaXMgaXMgdmFsaWQgYmFzZTY0Lg==\n!!!! not base64 ****\n\
+--b\nContent-Type: text/plain; name=\"notes.txt\"\nContent-Disposition: attachment; filename=\"notes.txt\"\n\
+Content-Transfer-Encoding: base64\n\nbm90ZXM=\n--b--\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "Hello, this is valid base64.");
+    let names: Vec<&str> = mail.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["notes.txt"]);
+}
+
+/// A broken part that is an attachment by its disposition stays one.
+#[test]
+fn a_bad_base64_attachment_stays_an_attachment() {
+    let raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+--b\nContent-Type: text/plain\n\nSee the file.\n\
+--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"log.txt\"\n\
+Content-Transfer-Encoding: base64\n\nbG9n\n!!\n--b--\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "See the file.");
+    let names: Vec<&str> = mail.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["log.txt"]);
+}
