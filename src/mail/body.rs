@@ -139,9 +139,9 @@ fn recovered_text_part(message: &Message<'_>) -> Option<(u32, bool, String)> {
 
 /// The text of a multipart body mail-parser left in one piece (no
 /// boundary parameter, or one that never appears): the body is split at
-/// the delimiter lines it does use (the first `--token` line) and each
-/// piece read as a MIME part; without such lines, or when no piece has
-/// text, the whole body is read as text.
+/// the delimiter lines it does use and each piece read as a MIME part
+/// (pieces without text, attachments, add nothing); without such lines
+/// the whole body is read as text.
 fn unsplit_multipart_text(message: &Message<'_>) -> Option<String> {
     let root = message.root_part();
     let multipart = root
@@ -153,20 +153,21 @@ fn unsplit_multipart_text(message: &Message<'_>) -> Option<String> {
     let body = message
         .raw_message()
         .get(root.raw_body_offset() as usize..root.raw_end_offset() as usize)?;
-    let from_pieces = guessed_boundary(body).and_then(|boundary| {
-        let texts: Vec<String> = split_at_delimiters(body, &boundary)
+    let text = match guessed_boundary(body) {
+        Some(boundary) => split_at_delimiters(body, &boundary)
             .into_iter()
             .filter_map(piece_text)
-            .collect();
-        (!texts.is_empty()).then(|| texts.join("\n\n"))
-    });
-    from_pieces
-        .or_else(|| {
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        None => {
             let charset = root.content_type().and_then(|c| c.attribute("charset"));
-            let text = charset::decode_body_bytes(charset, body);
-            Some(text.replace("\r\n", "\n").trim().to_string())
-        })
-        .filter(|text| !text.is_empty())
+            charset::decode_body_bytes(charset, body)
+                .replace("\r\n", "\n")
+                .trim()
+                .to_string()
+        }
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// The text of one piece of an unsplit multipart, read as a MIME part; a
@@ -184,17 +185,16 @@ fn piece_text(piece: &[u8]) -> Option<String> {
 }
 
 /// The boundary of the first line that looks like a delimiter (`--`, then
-/// 1 to 70 characters, RFC 2046) and is followed by what starts a MIME
-/// part: a `Content-` header field or an empty line. A separator line in
-/// plain text (`-----Original Message-----`) is not taken for one.
+/// 1 to 70 characters, RFC 2046) and is followed by a `Content-` header
+/// field, as every MIME writer puts there. A separator line in plain text
+/// (`-----Original Message-----`, `---`) is not taken for one.
 fn guessed_boundary(body: &[u8]) -> Option<Vec<u8>> {
     let all: Vec<&[u8]> = lines(body).collect();
     all.windows(2).find_map(|pair| {
         let token = pair[0].strip_prefix(b"--")?.trim_ascii_end();
-        let starts_part = pair[1].is_empty()
-            || pair[1]
-                .get(..8)
-                .is_some_and(|start| start.eq_ignore_ascii_case(b"content-"));
+        let starts_part = pair[1]
+            .get(..8)
+            .is_some_and(|start| start.eq_ignore_ascii_case(b"content-"));
         let plausible = starts_part
             && !token.is_empty()
             && token.len() <= MAX_BOUNDARY

@@ -1111,21 +1111,29 @@ Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b1--\n",
 -----Original Message-----\nFrom: b@c.test\nold text\n",
             "New text on top.\n\n-----Original Message-----\nFrom: b@c.test\nold text",
         ),
+        (
+            "a short rule line is not a delimiter",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\nText\n---\n\nMore text\n",
+            "Text\n---\n\nMore text",
+        ),
     ];
     for (what, raw, text) in table {
         assert_eq!(parsed(raw).text, text, "{what}");
     }
 }
 
-/// The fallback is only for what mail-parser could not split: a split
-/// multipart with attachments only keeps an empty text.
+/// The fallback is only for what mail-parser could not split, and only
+/// for text: a multipart with attachments only keeps an empty text, split
+/// or not (no base64 in the comment).
 #[test]
-fn a_split_multipart_without_text_gets_no_fallback_text() {
+fn a_multipart_without_text_gets_no_fallback_text() {
     let raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
 --b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n";
     let mail = parsed(raw);
     assert_eq!(mail.text, "");
     assert_eq!(mail.attachments.len(), 1);
+    let unsplit = String::from_utf8_lossy(raw).replace("; boundary=\"b\"", "");
+    assert_eq!(parsed(unsplit.as_bytes()).text, "");
 }
 
 #[test]
