@@ -5,7 +5,9 @@
 //! bodies (sanitized HTML, HTML read as text), attachments and their file
 //! names (RFC 2231, RFC 2047, attached mail, winmail.dat, hostile names),
 //! DSN detection, fingerprints, and robustness on missing or truncated
-//! input.
+//! input: what is refused as not a mail (and what sparse mail still
+//! passes), a header block cut off mid-line, base64 with corrupt lines,
+//! and multiparts without a usable boundary.
 
 use super::*;
 
