@@ -5,6 +5,7 @@
 //!   Yahoo, in the common languages), and without our "reply above this
 //!   line" marker and what follows it. Used for comments on existing
 //!   tickets; the full original is always kept in the raw message.
+//!   [`new_text`] keeps a forward whole: its "history" is what it brings.
 //! - [`html_to_text`]: readable text for HTML-only mail, with quoted
 //!   history `>` quoted so [`reply_text`] finds it;
 //!   [`sanitize_html`]: the only HTML ticketd stores.
@@ -18,7 +19,7 @@ mod quotes;
 
 pub use attachments::{FiledAttachments, file_attachments};
 pub use html::{html_to_text, sanitize_html};
-pub use quotes::reply_text;
+pub use quotes::{is_forward_subject, new_text, reply_text};
 
 #[cfg(test)]
 mod tests;

@@ -475,9 +475,11 @@ fn outside_reply(
 
 /// A proven staff member's reply: commands apply, the new text (quoted
 /// history removed) becomes a public reply unless `#internal`. A reply with
-/// no new text is kept as an internal note, never relayed empty. On a
-/// closed ticket the reply is stored (a public one relayed) and the ticket
-/// stays closed; `#close` is then a no-op.
+/// no new text is kept as an internal note, never relayed empty. A forward
+/// marked `#internal` keeps the forwarded mail; a public one relays only
+/// what staff wrote above it, so a forwarded thread never reaches the
+/// customer by accident. On a closed ticket the reply is stored (a public
+/// one relayed) and the ticket stays closed; `#close` is then a no-op.
 fn staff_reply(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
@@ -487,6 +489,11 @@ fn staff_reply(
     let trigger = &trigger(d);
     let was_closed = ticket.status == Status::Closed;
     let (cmds, text) = commands::extract(&content::reply_text(&d.mail.text));
+    let text = if cmds.internal && content::is_forward_subject(&d.mail.subject) {
+        commands::extract(&d.mail.text).1
+    } else {
+        text
+    };
     let (visibility, text) = match (cmds.internal, text.is_empty(), cmds.close) {
         (_, true, true) => (Visibility::Internal, "(closed by mail)".to_string()),
         (_, true, false) => (Visibility::Internal, "(reply without new text)".to_string()),
@@ -511,10 +518,10 @@ fn staff_reply(
     })
 }
 
-/// The text stored for a reply from outside: the new part, or everything
-/// when there is no new part (a bare forward, say).
+/// The text stored for a reply from outside: the new part (for a forward,
+/// the forwarded mail with it), or everything when there is no new part.
 fn outside_reply_text(mail: &InboundMail) -> String {
-    let new = content::reply_text(&mail.text);
+    let new = content::new_text(&mail.subject, &mail.text);
     if new.is_empty() {
         mail.text.clone()
     } else {

@@ -21,6 +21,11 @@
 //! line right above it, and so is a mobile signature ("Sent from my
 //! iPhone") left at the end. Interleaved answers (quote, answer, quote,
 //! answer) are never cut: only quoted lines after the last new line go.
+//!
+//! A forward is not a reply: what looks like quoted history (Outlook's
+//! `From:`/`Sent:` block, Gmail's forwarded header) is the content it
+//! brings, so [`new_text`] keeps all of it when the subject marks a
+//! forward ([`is_forward_subject`]).
 
 use std::sync::LazyLock;
 
@@ -40,6 +45,27 @@ pub fn reply_text(text: &str) -> String {
     kept = &kept[..trailing_quote_start(kept)];
     kept = without_mobile_signature(kept);
     kept.join("\n").trim_end().to_string()
+}
+
+/// What a mail adds to the ticket it is threaded into: for a forward
+/// (see [`is_forward_subject`]) its whole text, for anything else the new
+/// part of the reply ([`reply_text`]).
+pub fn new_text(subject: &str, text: &str) -> String {
+    if is_forward_subject(subject) {
+        text.trim_end().to_string()
+    } else {
+        reply_text(text)
+    }
+}
+
+/// Whether `subject` marks a forward: after any `[tags]`, its first prefix
+/// is one mail clients put on forwards: `FW`, `Fwd` (English), `WG`
+/// (German), `TR` (French), `RV` (Spanish), `ENC` (Portuguese), `Doorst`
+/// (Dutch), `VB` (Swedish), `VL` (Finnish), `PD` (Polish). A reply to a
+/// forward (`RE: FW: ...`) is a reply. `VS` and `I` are left out: Finnish
+/// writes `VS` on replies, and `I:` is too likely a word.
+pub fn is_forward_subject(subject: &str) -> bool {
+    FORWARD_SUBJECT.is_match(subject)
 }
 
 /// For each position, how many quoted and how many unquoted non-blank
@@ -203,6 +229,9 @@ fn regex(pattern: &str) -> Regex {
         Err(e) => unreachable!("built-in pattern {pattern:?} is invalid: {e}"),
     }
 }
+
+static FORWARD_SUBJECT: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?i)^\s*(\[[^\]]*\]\s*)*(fwd?|wg|tr|rv|enc|doorst|vb|vl|pd)\s*[:：]"));
 
 /// Peer helpdesks' markers ("-- reply above this line --") and ours
 /// reworded in a customised template.

@@ -45,7 +45,7 @@ pub(super) fn decide(
     config: &ClosedTicketsConfig,
     now: DateTime<Utc>,
 ) -> ClosedReply {
-    let new_text = crate::content::reply_text(&mail.text);
+    let new_text = crate::content::new_text(&mail.subject, &mail.text);
     if config.thanks_keeps_closed && is_thanks_only(&new_text, &sender_names(mail)) {
         return ClosedReply::KeepClosed("closed-ticket:thanks-kept-closed".into());
     }

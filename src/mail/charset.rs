@@ -1,7 +1,9 @@
 //! Repairs for text mail-parser could only decode with replacement
 //! characters (`�`): mail that does not declare its 8-bit charset, or
 //! declares UTF-8 and is not, and RFC 2047 subjects that split one
-//! character over two encoded words.
+//! character over two encoded words. Also for text it could not decode at
+//! all: a base64 body with a corrupt line, and the raw body of a multipart
+//! it could not split.
 //!
 //! Undeclared 8-bit text is read as UTF-8 where it is valid and as
 //! windows-1252 (the superset of Latin-1 such mailers use) byte by byte
@@ -9,6 +11,9 @@
 //! turned into mojibake.
 
 use std::sync::LazyLock;
+
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
@@ -154,4 +159,93 @@ pub(super) fn repair_body(raw: &[u8], part: &MessagePart<'_>, decoded: &str) -> 
     let repaired = lenient_utf8(&bytes).replace("\r\n", "\n");
     (repaired.matches(REPLACEMENT).count() < decoded.matches(REPLACEMENT).count())
         .then_some(repaired)
+}
+
+/// Bytes of a body mail-parser could not attach to a decoded part, as
+/// text: in `charset` when it is a known legacy one, else leniently (UTF-8
+/// where valid, windows-1252 byte by byte where not).
+pub(super) fn decode_body_bytes(charset: Option<&str>, bytes: &[u8]) -> String {
+    match charset {
+        Some(charset) => decode_charset(charset, bytes),
+        None => lenient_utf8(bytes),
+    }
+}
+
+/// The text of a base64 `part` mail-parser gave up on (it then returns
+/// the undecoded base64), decoded line by line: lines that are not base64
+/// (a character outside the alphabet, padding before the end) are
+/// skipped, the others decoded, padding ending one run of data and
+/// starting the next.
+///
+/// Only when the part still looks like base64: the valid lines hold more
+/// bytes than the skipped ones, and one of them is at least as long as an
+/// encoder's shortest full line would be (16 letters). Plain text sent
+/// with a wrong label has blanks and punctuation on nearly every line and
+/// short words on the rest; mail-parser's reading of it (the text as
+/// sent) stands.
+pub(super) fn lenient_base64_text(raw: &[u8], part: &MessagePart<'_>) -> Option<String> {
+    let declared_base64 = part
+        .content_transfer_encoding()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+    if !part.is_encoding_problem || !declared_base64 {
+        return None;
+    }
+    let body = raw.get(part.raw_body_offset() as usize..part.raw_end_offset() as usize)?;
+    let bytes = lenient_base64(body)?;
+    let charset = part.content_type().and_then(|c| c.attribute("charset"));
+    Some(decode_body_bytes(charset, &bytes).replace("\r\n", "\n"))
+}
+
+/// Shortest line that shows a body is base64 after all.
+const MIN_FULL_LINE: usize = 16;
+
+/// Decodes the valid lines of `body`; `None` unless it still looks like
+/// base64 (see [`lenient_base64_text`]).
+fn lenient_base64(body: &[u8]) -> Option<Vec<u8>> {
+    let mut decoded = Vec::new();
+    let mut run = Vec::new();
+    let (mut valid, mut skipped, mut longest) = (0usize, 0usize, 0usize);
+    for line in body.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
+        if line.is_empty() {
+            continue;
+        }
+        let data = line
+            .strip_suffix(b"==")
+            .or_else(|| line.strip_suffix(b"="))
+            .unwrap_or(line);
+        if data.is_empty() || !data.iter().all(is_base64_letter) {
+            skipped += line.len();
+            continue;
+        }
+        valid += line.len();
+        longest = longest.max(line.len());
+        run.extend_from_slice(data);
+        if data.len() < line.len() {
+            decode_run(&mut run, &mut decoded);
+        }
+    }
+    decode_run(&mut run, &mut decoded);
+    (valid > skipped && longest >= MIN_FULL_LINE).then_some(decoded)
+}
+
+fn is_base64_letter(byte: &u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/')
+}
+
+/// Decodes one run of base64 letters (no padding) into `out` and empties
+/// it; a dangling last letter (six bits, no whole byte) is dropped.
+fn decode_run(run: &mut Vec<u8>, out: &mut Vec<u8>) {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    if run.len() % 4 == 1 {
+        run.pop();
+    }
+    if let Ok(bytes) = LENIENT.decode(&run) {
+        out.extend(bytes);
+    }
+    run.clear();
 }

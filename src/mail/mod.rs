@@ -1,9 +1,13 @@
 //! Inbound mail: turns raw RFC 5322 bytes into an [`InboundMail`], the
 //! plain-data view every later step (classification, threading, storing)
 //! works on. Parsing is lenient (mail-parser never panics); what cannot be
-//! understood is left empty rather than guessed.
+//! understood is left empty rather than guessed, beyond the documented
+//! repairs ([`body`], [`charset`]). Input that is not plausibly a mail at
+//! all is refused ([`plausible`]).
 
 pub mod dsn;
+
+use std::borrow::Cow;
 
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
@@ -11,7 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::content;
 use crate::model::normalize_address;
 
+mod body;
 mod charset;
+mod plausible;
 
 /// A parsed inbound message.
 #[derive(Debug, Clone, Default)]
@@ -99,18 +105,41 @@ impl InboundMail {
     }
 }
 
-/// Why raw bytes could not be turned into a mail at all.
+/// Why raw bytes could not be turned into a mail at all (see
+/// [`plausible`] for the rules).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
     /// Nothing that looks like a header block.
     #[error("no RFC 5322 header block found")]
     NoHeaders,
+    /// The first line is not `Name: value`.
+    #[error("not a mail: the first line is not a header field (Name: value)")]
+    NotAHeaderField,
+    /// Header-like lines, but none of the fields mail has.
+    #[error(
+        "not a mail: no From, Sender, To, Cc, Subject, Date, Message-ID, Return-Path or Received header"
+    )]
+    NoMailFields,
+    /// Control bytes all over the header block.
+    #[error("not a mail: the header block is binary ({percent}% control bytes)")]
+    Binary {
+        /// Share of control bytes in the header block.
+        percent: usize,
+    },
 }
 
-/// Parses raw bytes. Fails only when there is no header block at all.
+/// Parses raw bytes. Fails when they are not plausibly a mail (see
+/// [`plausible`]) or hold no header block at all.
+///
+/// Input cut off inside its header block (no empty line, no final line
+/// break) is parsed with a line break added, so the last, partial header
+/// is kept; the caller keeps the raw bytes as they came, and so does
+/// [`fingerprint`].
 pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
+    plausible::check(raw)?;
+    let completed = with_complete_last_header(raw);
     let message = MessageParser::default()
-        .parse(raw)
+        .parse(completed.as_ref())
         .ok_or(ParseError::NoHeaders)?;
     if message.root_part().headers.is_empty() {
         return Err(ParseError::NoHeaders);
@@ -118,9 +147,25 @@ pub fn parse(raw: &[u8]) -> Result<InboundMail, ParseError> {
     Ok(from_message(&message))
 }
 
+/// `raw`, with a line break added when it ends inside its header block
+/// (mail-parser drops a last header line without one).
+fn with_complete_last_header(raw: &[u8]) -> Cow<'_, [u8]> {
+    if plausible::header_end(raw).is_some() || raw.ends_with(b"\n") {
+        return Cow::Borrowed(raw);
+    }
+    let crlf_lines = raw.windows(2).any(|w| w == b"\r\n");
+    let ending: &[u8] = if crlf_lines && !raw.ends_with(b"\r") {
+        b"\r\n"
+    } else {
+        b"\n"
+    };
+    Cow::Owned([raw, ending].concat())
+}
+
 fn from_message(message: &Message<'_>) -> InboundMail {
     let from = message.from().and_then(|a| a.first());
     let content_type = message.content_type();
+    let body = body::read(message);
     InboundMail {
         message_id: message
             .message_id()
@@ -143,42 +188,11 @@ fn from_message(message: &Message<'_>) -> InboundMail {
             .and_then(|c| c.attribute("report-type"))
             .map(str::to_ascii_lowercase),
         has_delivery_status: message.parts.iter().any(is_delivery_status),
-        text: body_text(message),
-        html: html_body(message).and_then(content::sanitize_html),
-        attachments: attachments(message),
+        text: body.text,
+        html: body.html.and_then(|html| content::sanitize_html(&html)),
+        attachments: attachments(message, body.recovered_part),
         encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
     }
-}
-
-fn is_html_part(part: &MessagePart<'_>) -> bool {
-    part.is_content_type("text", "html")
-}
-
-/// The first HTML body part as sent.
-fn html_body<'m>(message: &'m Message<'_>) -> Option<&'m str> {
-    message
-        .html_bodies()
-        .find(|p| is_html_part(p))
-        .and_then(|p| p.text_contents())
-        .filter(|html| !html.trim().is_empty())
-}
-
-/// The first plain-text body part; when there is none, or it is empty,
-/// the HTML body as text.
-fn body_text(message: &Message<'_>) -> String {
-    let plain = message
-        .text_bodies()
-        .find(|p| !is_html_part(p))
-        .and_then(|p| Some((p, p.text_contents()?)))
-        .map(|(part, text)| {
-            charset::repair_body(message.raw_message(), part, text)
-                .unwrap_or_else(|| text.to_string())
-        })
-        .map(|text| text.replace("\r\n", "\n").trim_end().to_string())
-        .filter(|text| !text.trim().is_empty());
-    plain
-        .or_else(|| html_body(message).map(content::html_to_text))
-        .unwrap_or_default()
 }
 
 /// The decoded subject, repaired where mail-parser had to guess (see
@@ -267,10 +281,13 @@ fn unfold(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn attachments(message: &Message<'_>) -> Vec<AttachmentInfo> {
+/// Every attachment but `body_part`, the body recovered from a part
+/// mail-parser took for one.
+fn attachments(message: &Message<'_>, body_part: Option<u32>) -> Vec<AttachmentInfo> {
     message
         .attachments
         .iter()
+        .filter(|&&id| Some(id) != body_part)
         .filter_map(|&id| message.part(id).map(|part| (id, part)))
         .enumerate()
         .map(|(n, (id, part))| AttachmentInfo {

@@ -5,7 +5,9 @@
 //! bodies (sanitized HTML, HTML read as text), attachments and their file
 //! names (RFC 2231, RFC 2047, attached mail, winmail.dat, hostile names),
 //! DSN detection, fingerprints, and robustness on missing or truncated
-//! input.
+//! input: what is refused as not a mail (and what sparse mail still
+//! passes), a header block cut off mid-line, base64 with corrupt lines,
+//! and multiparts without a usable boundary.
 
 use super::*;
 
@@ -127,7 +129,9 @@ fn headers_are_lower_case_unfolded_and_trimmed() {
 
 #[test]
 fn missing_fields_stay_empty() {
-    let mail = parsed(b"X-Note: nothing else\r\n\r\nbody\r\n");
+    // A trace field is the only mail field (see `plausible`) it has.
+    let mail =
+        parsed(b"Received: by mx.example.test; Mon, 2 Mar 2026 13:00:00 +0100\r\n\r\nbody\r\n");
     assert_eq!(mail.message_id, None);
     assert_eq!(mail.from, None);
     assert_eq!(mail.from_name, None);
@@ -913,4 +917,328 @@ Content-Type: text/html; charset=utf-8\r\n\r\n\
 <ul><li>first</li><li>second</li></ul>\r\n\
 --ALT--\r\n";
     assert_eq!(parsed(raw).text, "- first\n- second");
+}
+
+/// Bytes no mail is made of: every byte value in turn, colons and NULs
+/// included, the way binary-garbage.eml in the corpus is built.
+fn binary_garbage() -> Vec<u8> {
+    (0..1200u32).map(|n| ((n * 37 + 11) % 256) as u8).collect()
+}
+
+#[test]
+fn input_that_is_not_plausibly_a_mail_is_rejected_with_the_rule() {
+    let mut controls_after_a_good_start = b"From: a@b.test\r\nX-Junk: ".to_vec();
+    controls_after_a_good_start.extend([0u8, 1, 2, 3, 4, 5, 6, 7, 8].repeat(4));
+    controls_after_a_good_start.extend(b"\r\n\r\nbody\r\n");
+    let garbage = binary_garbage();
+    let table: Vec<(&str, &[u8], ParseError)> = vec![
+        ("binary garbage", &garbage, ParseError::NotAHeaderField),
+        (
+            "text before the first field",
+            b"Hello support,\nFrom: a@b.test\n\nbody\n",
+            ParseError::NotAHeaderField,
+        ),
+        (
+            "8-bit bytes in the first field name",
+            b"Fr\xf6m: a@b.test\nSubject: x\n\nbody\n",
+            ParseError::NotAHeaderField,
+        ),
+        (
+            "a continuation line first",
+            b" From: a@b.test\nSubject: x\n\nbody\n",
+            ParseError::NotAHeaderField,
+        ),
+        (
+            "an extension field only",
+            b"X-Note: nothing else\r\n\r\nbody\r\n",
+            ParseError::NoMailFields,
+        ),
+        (
+            "a MIME part on its own",
+            b"Content-Type: text/plain\nContent-Transfer-Encoding: 7bit\n\nbody\n",
+            ParseError::NoMailFields,
+        ),
+        (
+            "a mail field only after the header block",
+            b"X-Note: x\n\nFrom: a@b.test\n",
+            ParseError::NoMailFields,
+        ),
+        (
+            "control bytes all over the header block",
+            &controls_after_a_good_start,
+            ParseError::Binary { percent: 58 },
+        ),
+        (
+            "blank first line",
+            b"   \nFrom: a@b.test\n",
+            ParseError::NoHeaders,
+        ),
+    ];
+    for (what, raw, error) in table {
+        assert_eq!(parse(raw).err(), Some(error), "{what}");
+    }
+}
+
+#[test]
+fn rejections_explain_themselves_for_the_quarantine_reason() {
+    let reason = |raw: &[u8]| parse(raw).err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(
+        reason(&binary_garbage()),
+        "not a mail: the first line is not a header field (Name: value)"
+    );
+    assert!(reason(b"X-Note: x\n\nbody").contains("no From, Sender, To"));
+    assert!(reason(b"Subject: \x01\x02\x03\x04\n\n").contains("binary (28% control bytes)"));
+}
+
+/// Real mail can be sparse or old-fashioned and still be mail.
+#[test]
+fn sparse_and_old_fashioned_mail_is_still_mail() {
+    let table: Vec<(&str, &[u8])> = vec![
+        ("a bare subject", b"Subject: x\n\nbody"),
+        ("only From, no body", b"From: a@b.test"),
+        ("only From, CRLF", b"From: a@b.test\r\n\r\n"),
+        (
+            "a trace field only",
+            b"Received: by mx.test; Mon, 2 Mar 2026 13:00:00 +0100\n\nx\n",
+        ),
+        ("upper-case name", b"SUBJECT: shouting\n\nbody\n"),
+        (
+            "obsolete blank before the colon",
+            b"Subject : old\n\nbody\n",
+        ),
+        ("Resent- field", b"Resent-From: a@b.test\n\nbody\n"),
+        (
+            "mbox From_ line first",
+            b"From a@b.test Mon Mar  2 13:00:00 2026\nFrom: a@b.test\n\nbody\n",
+        ),
+        ("raw Latin-1 subject", b"Subject: Gr\xfc\xdfe\n\nbody\n"),
+        (
+            "raw Shift_JIS subject",
+            b"Subject: \x93\xfa\x96\x7b\x8c\xea\x82\xcc\x8c\x8f\n\nx\n",
+        ),
+        (
+            "raw ISO-2022-JP subject (escape bytes)",
+            b"Subject: \x1b$BF|K\\8l\x1b(B\n\nx\n",
+        ),
+        (
+            "a NUL or two in a long header block",
+            b"From: a@b.test\nTo: support@example.test\nSubject: a\0b\n\nbody\n",
+        ),
+        (
+            "binary body",
+            b"From: a@b.test\n\n\0\0\0\x01\x02\x03\xff\xfe\0\0\0\0\0",
+        ),
+    ];
+    for (what, raw) in table {
+        assert!(parse(raw).is_ok(), "{what}: {:?}", parse(raw).err());
+    }
+}
+
+#[test]
+fn a_header_block_cut_off_keeps_its_last_header() {
+    for (raw, subject) in [
+        (
+            &b"From: a@b.test\nSubject: Connection lost while sen"[..],
+            "Connection lost while sen",
+        ),
+        (b"From: a@b.test\r\nSubject: cut after CR\r", "cut after CR"),
+        (b"From: a@b.test\r\nSubject: CRLF mail", "CRLF mail"),
+        (
+            b"From: a@b.test\nSubject: folded\n and cut",
+            "folded and cut",
+        ),
+        (b"Subject: only this", "only this"),
+    ] {
+        assert_eq!(
+            parsed(raw).subject,
+            subject,
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    let cut_in_from: &[u8] = b"Subject: s\nFrom: Broken <a@b.te";
+    assert_eq!(parsed(cut_in_from).from_name.as_deref(), Some("Broken"));
+}
+
+/// The line break added for parsing is not part of the message: the
+/// fingerprint (and the stored original) are the bytes as they came.
+#[test]
+fn a_completed_header_block_is_fingerprinted_as_it_came() {
+    let raw: &[u8] = b"From: a@b.test\nSubject: cut";
+    let mail = parsed(raw);
+    assert_eq!(
+        fingerprint(Some(&mail), raw),
+        format!("sha256:{}", hex::encode(Sha256::digest(raw)))
+    );
+    let completed = [raw, b"\n"].concat();
+    assert_ne!(
+        fingerprint(Some(&mail), raw),
+        fingerprint(parse(&completed).ok().as_ref(), &completed)
+    );
+}
+
+#[test]
+fn a_multipart_without_a_usable_boundary_is_read_from_its_raw_body() {
+    let table: Vec<(&str, &[u8], &str)> = vec![
+        (
+            "no boundary parameter",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\n\
+--whatever\nContent-Type: text/plain\n\nText nobody declared a boundary for.\n--whatever--\n",
+            "Text nobody declared a boundary for.",
+        ),
+        (
+            "a declared boundary that never appears, CRLF",
+            b"From: a@b.test\r\nContent-Type: multipart/alternative; boundary=\"declared\"\r\n\r\n\
+This is a multi-part message in MIME format.\r\n\
+--actual\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe aus K=F6ln\r\n\
+--actual\r\nContent-Type: text/html\r\n\r\n<p>Gr&uuml;&szlig;e</p>\r\n--actual--\r\nepilogue\r\n",
+            "Grüße aus Köln\n\nGrüße",
+        ),
+        (
+            "a piece without part headers, another with an attachment",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\n\
+--b1\n\nplain text piece\n--b1\nContent-Type: application/pdf\n\
+Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b1--\n",
+            "plain text piece",
+        ),
+        (
+            "no delimiter lines at all, undeclared 8-bit",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\nJust text, Gr\xfc\xdfe.\n",
+            "Just text, Grüße.",
+        ),
+        (
+            "a separator line is not a delimiter",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\nNew text on top.\n\n\
+-----Original Message-----\nFrom: b@c.test\nold text\n",
+            "New text on top.\n\n-----Original Message-----\nFrom: b@c.test\nold text",
+        ),
+        (
+            "a short rule line is not a delimiter",
+            b"From: a@b.test\nContent-Type: multipart/mixed\n\nText\n---\n\nMore text\n",
+            "Text\n---\n\nMore text",
+        ),
+    ];
+    for (what, raw, text) in table {
+        assert_eq!(parsed(raw).text, text, "{what}");
+    }
+}
+
+/// The fallback is only for what mail-parser could not split, and only
+/// for text: a multipart with attachments only keeps an empty text, split
+/// or not (no base64 in the comment).
+#[test]
+fn a_multipart_without_text_gets_no_fallback_text() {
+    let raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+--b\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "");
+    assert_eq!(mail.attachments.len(), 1);
+    let unsplit = String::from_utf8_lossy(raw).replace("; boundary=\"b\"", "");
+    assert_eq!(parsed(unsplit.as_bytes()).text, "");
+}
+
+#[test]
+fn base64_with_bad_lines_decodes_the_good_ones() {
+    let part = |headers: &str, body: &str| {
+        format!(
+            "From: a@b.test\nMIME-Version: 1.0\n{headers}Content-Transfer-Encoding: base64\n\n{body}"
+        )
+    };
+    let table: Vec<(&str, String, &str)> = vec![
+        (
+            "an invalid line between two valid ones",
+            part(
+                "Content-Type: text/plain; charset=utf-8\n",
+                "SGVsbG8sIHRoaXMgaXMgdmFsaWQgYmFzZTY0Lg==\n!!!! this line is not base64 at all ****\nV2l0aCBhIHZhbGlkIGxpbmUgYWZ0ZXIu\n",
+            ),
+            "Hello, this is valid base64.With a valid line after.",
+        ),
+        (
+            "a padded run, a bad line, the next run; a declared legacy charset, CRLF",
+            part(
+                "Content-Type: text/plain; charset=iso-8859-1\n",
+                "R3L832UgYXVzIEv2bG4sIA==\r\n%%%\r\nc2No9m5lIEdy/N9lIHp1cvxjaw==\r\n",
+            ),
+            "Grüße aus Köln, schöne Grüße zurück",
+        ),
+        (
+            "lines wrapped off the four-letter grid, undeclared charset",
+            part(
+                "",
+                "R3LDvMOfZSBhdXMgS8\nO2bG4gdW5kIHNjaMO2b\n@@@\nmUgR3LDvMOfZQ==\n",
+            ),
+            "Grüße aus Köln und schöne Grüße",
+        ),
+        (
+            "a dangling last letter",
+            part(
+                "Content-Type: text/plain\n",
+                "SGVsbG8gdGhlcmUsIGZyaWVuZA==\n*\nISEh\nI\n",
+            ),
+            "Hello there, friend!!!",
+        ),
+    ];
+    for (what, raw, text) in table {
+        let mail = parsed(raw.as_bytes());
+        assert_eq!(mail.text, text, "{what}");
+        assert!(mail.encoding_problem, "{what}: the problem stays flagged");
+    }
+}
+
+/// A part labelled base64 that is mostly plain text keeps mail-parser's
+/// reading (the text as sent); valid base64 is decoded as before.
+#[test]
+fn lenient_base64_leaves_mislabelled_and_valid_parts_alone() {
+    for text in [
+        "Hello, this was never base64.\nSecond line!\nOK",
+        "Hi,\nThanks\nBob",
+        "Hi,\nunderstandable",
+    ] {
+        let raw = format!("From: a@b.test\nContent-Transfer-Encoding: base64\n\n{text}\n");
+        let mail = parsed(raw.as_bytes());
+        assert_eq!(mail.text, text);
+        assert!(mail.encoding_problem, "{text}");
+    }
+    let valid = b"From: a@b.test\nContent-Transfer-Encoding: base64\n\nSGVsbG8=\n";
+    let mail = parsed(valid);
+    assert_eq!(mail.text, "Hello");
+    assert!(!mail.encoding_problem);
+}
+
+#[test]
+fn an_html_part_with_bad_base64_is_read_from_its_good_lines() {
+    let raw = b"From: a@b.test\nContent-Type: text/html; charset=utf-8\n\
+Content-Transfer-Encoding: base64\n\nPHA+SGVsbG8gPGI+dGhlcmU8L2I+PC9wPg==\n#broken#\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "Hello there");
+    assert_eq!(mail.html.as_deref(), Some("<p>Hello <b>there</b></p>"));
+}
+
+/// In a multipart/mixed mail-parser files a text part it cannot decode as
+/// an attachment; it is the body all the same, and is not listed twice.
+#[test]
+fn a_bad_base64_text_part_filed_as_an_attachment_is_the_body() {
+    let raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+--b\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n\
+SGVsbG8sIHRoaXMgaXMgdmFsaWQgYmFzZTY0Lg==\n!!!! not base64 ****\n\
+--b\nContent-Type: text/plain; name=\"notes.txt\"\nContent-Disposition: attachment; filename=\"notes.txt\"\n\
+Content-Transfer-Encoding: base64\n\nbm90ZXM=\n--b--\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "Hello, this is valid base64.");
+    let names: Vec<&str> = mail.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["notes.txt"]);
+}
+
+/// A broken part that is an attachment by its disposition stays one.
+#[test]
+fn a_bad_base64_attachment_stays_an_attachment() {
+    let raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+--b\nContent-Type: text/plain\n\nSee the file.\n\
+--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"log.txt\"\n\
+Content-Transfer-Encoding: base64\n\nbG9n\n!!\n--b--\n";
+    let mail = parsed(raw);
+    assert_eq!(mail.text, "See the file.");
+    let names: Vec<&str> = mail.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["log.txt"]);
 }

@@ -323,3 +323,52 @@ fn long_hostile_text_stays_fast() {
         started.elapsed()
     );
 }
+
+#[test]
+fn forward_subjects_are_recognised() {
+    for subject in [
+        "FW: Printer",
+        "Fwd: Printer",
+        "fwd:Printer",
+        "WG: Drucker",
+        "TR : Imprimante",
+        "RV: Impresora",
+        "ENC: Impressora",
+        "Doorst: Printer",
+        "VB: Skrivare",
+        "VL: Tulostin",
+        "PD: Drukarka",
+        "FW: RE: Printer",
+        "[#12] Fwd: Printer",
+        "  [EXTERNAL] [#12] FW: Printer",
+    ] {
+        assert!(is_forward_subject(subject), "{subject}");
+    }
+    for subject in [
+        "RE: FW: Printer",
+        "AW: WG: Drucker",
+        "Printer FW: note",
+        "Fwdx: not a prefix",
+        "Training: FW update",
+        "TRex: roar",
+        "VS: Tulostin",
+        "I: printer",
+        "",
+    ] {
+        assert!(!is_forward_subject(subject), "{subject}");
+    }
+}
+
+#[test]
+fn a_forward_keeps_the_forwarded_mail_a_reply_does_not() {
+    let text = "Please see below.\n\n\
+________________________________\n\
+From: IT Desk <it@customer.test>\n\
+Sent: Monday, March 2, 2026 10:00\n\
+To: Hannah Berg <hannah@customer.test>\n\
+Subject: VPN log\n\n\
+The VPN log shows error 809.\n";
+    assert_eq!(new_text("FW: VPN log", text), text.trim_end());
+    assert_eq!(new_text("RE: VPN log", text), "Please see below.");
+    assert_eq!(new_text("VPN log", text), "Please see below.");
+}

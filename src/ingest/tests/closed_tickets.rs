@@ -74,6 +74,35 @@ fn a_thank_you_on_a_closed_ticket_is_a_comment_that_alerts_nobody() {
     );
 }
 
+/// A forward is not a thank-you: "Thanks" above a forwarded mail brings
+/// new content, so it reopens like any reply and the forward is kept.
+#[test]
+fn thanks_above_a_forward_reopens_and_keeps_the_forward() {
+    let (_dir, desk) = testutil::desk(&[NO_STAFF_NOTES]);
+    closed_ticket(&desk, 1);
+    let raw = format!(
+        "From: Carol Smith <carol@customer.test>\nTo: {}\nSubject: FW: Printer error log\nMessage-ID: <fw-1@customer.test>\n\n\
+         Thanks!\n\n-----Original Message-----\nFrom: Facilities <fm@customer.test>\nSent: Monday\n\nThe log says fuser error 50.1.\n",
+        desk.key
+            .reply_address(desk.config.reply_base_address(), TicketId(1))
+    );
+    let outcome = feed(&desk, &raw);
+    assert!(
+        outcome
+            .rule
+            .contains("closed-ticket:reopened-within-14-days"),
+        "{}",
+        outcome.rule
+    );
+    assert_eq!(desk.ticket(TicketId(1)).unwrap().status, Status::Open);
+    let comment = &desk.store.comments(TicketId(1)).unwrap()[2];
+    assert!(
+        comment.text.contains("fuser error 50.1"),
+        "{}",
+        comment.text
+    );
+}
+
 #[test]
 fn thanks_reopens_like_any_reply_when_configured_so() {
     let (_dir, desk) = testutil::desk(&[
