@@ -452,7 +452,10 @@ fn prefill(install: &Install, n: usize) -> anyhow::Result<()> {
 pub fn ingest_only(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<Row>> {
     let install = Install::new(&work.join("ingest-only"), stack, Outbound::Parked)?;
     let desk = ticketd::desk::Desk::open(install.parsed()?)?;
-    let messages: Vec<Vec<u8>> = corpus::backlog("inproc", n, 7, &person).into_iter().map(|g| g.raw).collect();
+    let messages: Vec<Vec<u8>> = corpus::backlog("inproc", n, 7, &person)
+        .into_iter()
+        .map(|g| g.raw)
+        .collect();
     let started = Instant::now();
     for (i, raw) in messages.iter().enumerate() {
         ticketd::ingest::ingest(&desk, raw, ticketd::model::Source::Other("bench".into()))?;
@@ -462,5 +465,10 @@ pub fn ingest_only(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<R
     }
     desk.store.flush()?;
     let rate = n as f64 / started.elapsed().as_secs_f64();
-    Ok(vec![row("ingest-only", &format!("in-process ingest of {n}, flush per 200"), rate, "msg/s")])
+    Ok(vec![row(
+        "ingest-only",
+        &format!("in-process ingest of {n}, flush per 200"),
+        rate,
+        "msg/s",
+    )])
 }

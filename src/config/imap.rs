@@ -56,6 +56,16 @@ pub enum QuarantineAction {
     Flag(String),
 }
 
+impl QuarantineAction {
+    /// The same marking as a [`ProcessedAction`] (which never deletes here).
+    pub fn as_processed(&self) -> ProcessedAction {
+        match self {
+            QuarantineAction::Move(folder) => ProcessedAction::Move(folder.clone()),
+            QuarantineAction::Flag(flag) => ProcessedAction::Flag(flag.clone()),
+        }
+    }
+}
+
 /// Keyword set on quarantined messages by `on_quarantine = "flag"`.
 pub const QUARANTINE_KEYWORD: &str = "$TicketdQuarantined";
 

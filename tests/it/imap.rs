@@ -23,6 +23,30 @@ const ALICE: &str = "alice@example.test";
 const BOB: &str = "bob@example.test";
 const STAFF: &str = "staff@example.test";
 
+/// What each test starts from: its turn at the shared mailboxes, the
+/// stack with those mailboxes emptied, a unique instance name and a
+/// config that watches support@'s INBOX.
+struct Scene {
+    _turn: std::sync::MutexGuard<'static, ()>,
+    stack: MailStack,
+    instance: String,
+    env: TestEnv,
+}
+
+fn scene(test: &str) -> Option<Scene> {
+    let turn = take_turn();
+    let stack = MailStack::find()?;
+    clean(&stack);
+    let instance = instance_name(test);
+    let env = stack.imap_env(&instance, SUPPORT);
+    Some(Scene {
+        _turn: turn,
+        stack,
+        instance,
+        env,
+    })
+}
+
 /// Empties every mailbox the tests use.
 fn clean(stack: &MailStack) {
     for user in [SUPPORT, CUSTOMER, ALICE, BOB, STAFF] {
@@ -98,13 +122,15 @@ fn reply_to(mail: &Eml) -> &str {
 
 #[test]
 fn a_conversation_over_real_mail() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        env,
+    }) = scene("conversation")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("conversation");
-    let env = stack.imap_env(&instance, SUPPORT);
     let daemon = Daemon::start(&env);
 
     // 1. A customer writes in (Cc Alice): a ticket, and the
@@ -223,13 +249,15 @@ fn a_conversation_over_real_mail() {
 
 #[test]
 fn an_out_of_office_reply_to_the_acknowledgement_makes_no_ticket_and_no_mail() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        env,
+    }) = scene("ooo")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("ooo");
-    let env = stack.imap_env(&instance, SUPPORT);
     let _daemon = Daemon::start(&env);
     let request = mail(
         &[
@@ -325,13 +353,15 @@ fn kill9(daemon: &Daemon) {
 /// queued (never sent) before the kill: each must arrive exactly once.
 #[test]
 fn sigkill_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        mut env,
+    }) = scene("sigkill")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("sigkill");
-    let mut env = stack.imap_env(&instance, SUPPORT);
     env.edit_config(|c| {
         set(c, "alerts.rate_limit_max", 1000);
         set(c, "outbound.smtp.port", i64::from(free_port()));
@@ -382,13 +412,15 @@ fn sigkill_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
 /// as sent, goes again after the restart, with the same Message-ID.
 #[test]
 fn sigkill_while_sending_loses_no_alert() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        mut env,
+    }) = scene("sigkill-send")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("sigkill-send");
-    let mut env = stack.imap_env(&instance, SUPPORT);
     env.edit_config(|c| set(c, "alerts.rate_limit_max", 1000));
     let backlog = Backlog::new("send", 90);
     let messages = &backlog.messages;
@@ -434,13 +466,15 @@ impl Drop for PostfixDown<'_> {
 
 #[test]
 fn alerts_wait_while_the_smtp_server_is_down_then_arrive_once() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        env,
+    }) = scene("smtp-down")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("smtp-down");
-    let env = stack.imap_env(&instance, SUPPORT);
     let _daemon = Daemon::start(&env);
     stack.postfix("stop");
     let down = PostfixDown(&stack);
@@ -544,13 +578,15 @@ fn bad_settings_are_logged_with_the_fix_and_retried_while_check_fails_fast() {
 
 #[test]
 fn starttls_and_authenticate_plain_work() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        mut env,
+        ..
+    }) = scene("starttls")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("starttls");
-    let mut env = stack.imap_env(&instance, SUPPORT);
     for (key, value) in [
         ("security", toml::Value::from("starttls")),
         ("host", "localhost".into()),
@@ -630,13 +666,15 @@ fn poisoned_messages_are_quarantined_and_never_block_the_mailbox() {
 /// recreated) re-reads the folder without a duplicate ticket or alert.
 #[test]
 fn seen_mail_is_ingested_and_a_uidvalidity_change_duplicates_nothing() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        mut env,
+    }) = scene("uidvalidity")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("uidvalidity");
-    let mut env = stack.imap_env(&instance, SUPPORT);
     MailStack::edit_mailbox(&mut env, "folder", "Tickets");
     MailStack::edit_mailbox(&mut env, "on_processed", "flag");
     MailStack::edit_mailbox(&mut env, "processed_flag", "$Ticketd");
@@ -687,13 +725,15 @@ fn recreate_folder(stack: &MailStack, folder: &str) {
 /// message is stored exactly once.
 #[test]
 fn sigterm_mid_backlog_exits_cleanly_and_a_restart_resumes() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        mut env,
+    }) = scene("sigterm")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("sigterm");
-    let mut env = stack.imap_env(&instance, SUPPORT);
     env.edit_config(|c| set(c, "alerts.rate_limit_max", 1000));
     MailStack::edit_mailbox(&mut env, "batch_size", 10);
     let backlog = Backlog::new("term", 120);
@@ -730,13 +770,15 @@ fn sigterm_mid_backlog_exits_cleanly_and_a_restart_resumes() {
 /// bob@ as "billing" polled every second, with its own category.
 #[test]
 fn two_mailboxes_each_with_its_own_settings() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        mut env,
+    }) = scene("two")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("two");
-    let mut env = stack.imap_env(&instance, SUPPORT);
     let password = stack.password.clone();
     let imap_port = stack.imap_port;
     env.edit_config(|c| {
@@ -831,13 +873,15 @@ fn two_mailboxes_each_with_its_own_settings() {
 /// mail that arrived meanwhile is taken once.
 #[test]
 fn a_dovecot_restart_while_idling_is_survived() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
+    let Some(Scene {
+        _turn,
+        stack,
+        instance,
+        env,
+    }) = scene("dovecot-restart")
+    else {
         return;
     };
-    clean(&stack);
-    let instance = instance_name("dovecot-restart");
-    let env = stack.imap_env(&instance, SUPPORT);
     let mut daemon = Daemon::start(&env);
     poll_until("the daemon to idle", DEADLINE, || {
         (mailbox_health(&env)["state"] == "idle").then_some(())

@@ -246,20 +246,20 @@ fn has_error(item: &Value) -> bool {
     item["last_error"].as_str().is_some_and(|e| !e.is_empty())
 }
 
-/// STARTTLS to Postfix: refused (and retried, not lost) while the server's
-/// certificate is not trusted; delivered once `ca_file` trusts its CA.
-#[test]
-fn starttls_needs_a_trusted_certificate_and_then_delivers() {
+/// TLS to Postfix with `security`: the alert is refused (and kept for a
+/// retry, not lost) while the server's certificate is not trusted, and
+/// delivered once `ca_file` trusts its CA.
+fn tls_needs_a_trusted_certificate(test: &str, security: &str, port: impl Fn(&MailStack) -> u16) {
     let _turn = take_turn();
     let Some(stack) = MailStack::find() else {
         return;
     };
     let user = "bob@example.test";
     stack.empty_inbox(user);
-    let instance = instance_name("starttls");
-    let mut env = smtp_env(&instance, stack.smtp_port, 0);
+    let instance = instance_name(test);
+    let mut env = smtp_env(&instance, port(&stack), 0);
     env.edit_config(|c| {
-        set(c, "outbound.smtp.security", "starttls");
+        set(c, "outbound.smtp.security", security);
         set(c, "outbound.smtp.host", "localhost");
     });
 
@@ -286,42 +286,14 @@ fn starttls_needs_a_trusted_certificate_and_then_delivers() {
     );
 }
 
-/// Implicit TLS (port 465 style) to Postfix, the same way: refused while
-/// the certificate is untrusted, delivered once `ca_file` trusts its CA.
+#[test]
+fn starttls_needs_a_trusted_certificate_and_then_delivers() {
+    tls_needs_a_trusted_certificate("starttls", "starttls", |s| s.smtp_port);
+}
+
 #[test]
 fn implicit_tls_needs_a_trusted_certificate_and_then_delivers() {
-    let _turn = take_turn();
-    let Some(stack) = MailStack::find() else {
-        return;
-    };
-    let user = "bob@example.test";
-    stack.empty_inbox(user);
-    let instance = instance_name("smtps");
-    let mut env = smtp_env(&instance, stack.smtps_port, 0);
-    env.edit_config(|c| {
-        set(c, "outbound.smtp.security", "tls");
-        set(c, "outbound.smtp.host", "localhost");
-    });
-
-    create_ticket_for(&env, user);
-    let failed = env.run(&["outbox", "deliver"]).assert_failure();
-    assert!(failed.stdout.contains("1 to retry"), "{failed}");
-    let error = only_item(&env)["last_error"]
-        .as_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    assert!(
-        error.contains("certificate") || error.contains("issuer"),
-        "{error}"
-    );
-
-    env.edit_config(|c| set(c, "outbound.smtp.ca_file", stack.ca.as_str()));
-    deliver(&env, Via::Cli, 1);
-    let mails = stack.wait_for(&instance, user, 1);
-    assert_eq!(
-        mails[0].message_id.as_deref(),
-        only_item(&env)["message_id"].as_str()
-    );
+    tls_needs_a_trusted_certificate("smtps", "tls", |s| s.smtps_port);
 }
 
 /// SMTP AUTH over STARTTLS: a wrong password is a permanent failure (the

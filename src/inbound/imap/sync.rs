@@ -355,8 +355,15 @@ async fn mark_unmarked(
     let (quarantined, processed): (Vec<_>, Vec<_>) =
         checkpoint.unmarked.iter().partition(|m| m.quarantined);
     let uids = |list: Vec<&UnmarkedMessage>| list.iter().map(|m| m.uid).collect::<Vec<_>>();
-    mark_processed(session, watch, &uids(processed)).await?;
-    mark_quarantined(session, watch, &uids(quarantined)).await?;
+    let config = watch.config;
+    mark(session, watch, &uids(processed), &config.on_processed).await?;
+    mark(
+        session,
+        watch,
+        &uids(quarantined),
+        &config.on_quarantine.as_processed(),
+    )
+    .await?;
     checkpoint.unmarked.clear();
     watch
         .desk
@@ -365,35 +372,23 @@ async fn mark_unmarked(
     Ok(())
 }
 
-async fn mark_processed(
+/// Applies `action` to `uids` with one command (two for a delete).
+async fn mark(
     session: &mut ImapSession,
     watch: &Watch<'_>,
     uids: &[u32],
+    action: &ProcessedAction,
 ) -> Result<(), ImapFailure> {
     if uids.is_empty() {
         return Ok(());
     }
-    match &watch.config.on_processed {
+    match action {
         ProcessedAction::Move(folder) => move_to(session, watch, uids, folder).await,
         ProcessedAction::Flag(flag) => add_flag(session, watch, uids, flag).await,
         ProcessedAction::Delete => {
             add_flag(session, watch, uids, "\\Deleted").await?;
             expunge(session, watch, uids).await
         }
-    }
-}
-
-async fn mark_quarantined(
-    session: &mut ImapSession,
-    watch: &Watch<'_>,
-    uids: &[u32],
-) -> Result<(), ImapFailure> {
-    if uids.is_empty() {
-        return Ok(());
-    }
-    match &watch.config.on_quarantine {
-        QuarantineAction::Move(folder) => move_to(session, watch, uids, folder).await,
-        QuarantineAction::Flag(flag) => add_flag(session, watch, uids, flag).await,
     }
 }
 
