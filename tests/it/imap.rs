@@ -347,10 +347,11 @@ fn kill9(daemon: &Daemon) {
     assert!(status.success());
 }
 
-/// Ingest is exactly once across a SIGKILL in the middle of a batch: the
-/// daemon is killed while the backlog is half ingested, then restarted.
-/// Its SMTP server is unreachable until the restart, so every alert was
-/// queued (never sent) before the kill: each must arrive exactly once.
+/// Ingest is exactly once across SIGKILLs in the middle of batches: the
+/// daemon is killed three times at different points of the backlog and
+/// restarted each time. Its SMTP server is unreachable until the last
+/// start, so every alert was queued (never sent) before a kill: each must
+/// arrive exactly once.
 #[test]
 fn sigkill_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
     let Some(Scene {
@@ -367,22 +368,26 @@ fn sigkill_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
         set(c, "outbound.smtp.port", i64::from(free_port()));
     });
     MailStack::edit_mailbox(&mut env, "batch_size", 10);
-    let backlog = Backlog::new("kill", 150);
+    let backlog = Backlog::new("kill", 300);
     let (messages, new_tickets) = (&backlog.messages, backlog.new_tickets());
     stack.append(SUPPORT, "INBOX", messages, false);
 
-    let daemon = Daemon::start(&env);
-    poll_until("part of the backlog to be stored", DEADLINE, || {
-        let n = stack.count(SUPPORT, "Processed");
-        (n >= 30).then_some(())
-    });
-    kill9(&daemon);
-    drop(daemon);
-    let stored_before = records(&env).len();
-    assert!(
-        stored_before < messages.len(),
-        "the kill came too late to test anything"
-    );
+    let mut stored_before = 0;
+    for threshold in [30, 120, 210] {
+        let daemon = Daemon::start(&env);
+        poll_until("part of the backlog to be stored", DEADLINE, || {
+            (stack.count(SUPPORT, "Processed") >= threshold).then_some(())
+        });
+        kill9(&daemon);
+        drop(daemon);
+        let stored = records(&env).len();
+        assert!(stored >= stored_before, "stored messages went missing");
+        assert!(
+            stored < messages.len(),
+            "the kill at {threshold} came too late to test anything"
+        );
+        stored_before = stored;
+    }
 
     env.edit_config(|c| set(c, "outbound.smtp.port", i64::from(stack.smtp_port)));
     let daemon = Daemon::start(&env);

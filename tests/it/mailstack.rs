@@ -263,12 +263,17 @@ impl MailStack {
         Ok(messages)
     }
 
-    /// Number of messages in a user's folder.
+    /// Number of messages in a user's folder (STATUS, from a connection
+    /// that has nothing selected, so the count is never stale).
     pub fn count(&self, user: &str, folder: &str) -> usize {
         Self::runtime()
-            .block_on(self.folder(user, folder))
-            .unwrap_or_else(|e| panic!("reading {user}'s {folder} over IMAP: {e:#}"))
-            .len()
+            .block_on(async {
+                let mut session = self.session(user).await?;
+                let status = session.status(folder, "(MESSAGES)").await?;
+                session.logout().await?;
+                anyhow::Ok(status.exists as usize)
+            })
+            .unwrap_or_else(|e| panic!("counting {user}'s {folder} over IMAP: {e:#}"))
     }
 
     /// Puts messages straight into a user's folder with IMAP APPEND,
