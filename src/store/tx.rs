@@ -226,11 +226,21 @@ impl<'s> WriteTx<'s> {
         if self.ops.is_empty() {
             return Ok(());
         }
-        let trees: &[sled::Tree] = &self.store.inner.trees;
+        // Only the trees this write touches take part: a sled transaction
+        // costs per tree, and most writes touch a few of them.
+        let mut touched: Vec<usize> = self.ops.iter().map(|(tree, _, _)| *tree as usize).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let trees: Vec<sled::Tree> = touched
+            .iter()
+            .map(|&i| self.store.inner.trees[i].clone())
+            .collect();
+        let position = |tree: T| touched.binary_search(&(tree as usize)).unwrap_or_default();
         trees
+            .as_slice()
             .transaction(|tx| {
                 for (tree, key, value) in &self.ops {
-                    let t = &tx[*tree as usize];
+                    let t = &tx[position(*tree)];
                     match value {
                         Some(v) => t.insert(key.as_slice(), v.as_slice())?,
                         None => t.remove(key.as_slice())?,
