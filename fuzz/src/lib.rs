@@ -10,7 +10,7 @@
 //! comment, staff-command and reopen paths, not only new tickets.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use ticketd::config::Config;
 use ticketd::desk::Desk;
@@ -91,17 +91,13 @@ impl Session {
 /// Runs `f` on the process's session, replacing it with a fresh one every
 /// [`INPUTS_PER_DESK`] inputs.
 pub fn with_session<R>(f: impl FnOnce(&mut Session) -> R) -> R {
-    static SESSION: OnceLock<Mutex<Option<Session>>> = OnceLock::new();
-    let mut slot = SESSION
-        .get_or_init(|| Mutex::new(None))
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if slot.as_ref().is_none_or(|s| s.inputs >= INPUTS_PER_DESK) {
+    static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+    let mut slot = SESSION.lock().unwrap_or_else(PoisonError::into_inner);
+    if slot.as_ref().is_some_and(|s| s.inputs >= INPUTS_PER_DESK) {
         // Drop the old store (and its temp dir) before opening the next.
         *slot = None;
-        *slot = Some(Session::new());
     }
-    let session = slot.as_mut().unwrap_or_else(|| unreachable!());
+    let session = slot.get_or_insert_with(Session::new);
     session.inputs += 1;
     f(session)
 }
