@@ -1,7 +1,8 @@
 //! Fuzz target: raw bytes through the pure steps of ingest, without a
 //! store: `mail::parse`, then `classify::classify`, the subject helpers of
-//! `threading`, `content::reply_text` and `commands::extract`, checking a
-//! few properties each must keep for any input.
+//! `threading`, `content::reply_text` and `new_text`, and
+//! `commands::extract`, checking a few properties each must keep for any
+//! input.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -9,6 +10,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use ticketd::classify::{ClassifyContext, classify};
 use ticketd::config::Config;
+use ticketd::token::ThreadKey;
 use ticketd::{commands, content, mail, threading};
 
 /// Reply and forward prefixes `clean_subject` removes.
@@ -19,6 +21,15 @@ const PREFIXES: [&str; 12] = [
 fn config() -> &'static Config {
     static CONFIG: OnceLock<Config> = OnceLock::new();
     CONFIG.get_or_init(ticketd_fuzz::config)
+}
+
+/// The thread key of the fuzz configuration's fixed secret.
+fn key() -> &'static ThreadKey {
+    static KEY: OnceLock<ThreadKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let secret = config().secret.clone().unwrap_or_default();
+        ThreadKey::new(secret.into_bytes())
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -32,6 +43,8 @@ fuzz_target!(|data: &[u8]| {
             instance_name: &config.instance_name,
             support_addresses: &config.support_addresses,
             automated_rules: &config.automated,
+            key: key(),
+            message_id_domain: config.message_id_domain(),
         },
     );
     assert!(
@@ -54,6 +67,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(
         all_lines.starts_with(&reply),
         "the reply text is a leading part of the body"
+    );
+    let new = content::new_text(&mail.subject, &mail.text);
+    assert!(
+        all_lines.starts_with(&new) || mail.text.starts_with(&new),
+        "the new text is a leading part of the body"
     );
     let (_, kept) = commands::extract(&reply);
     assert!(kept.len() <= reply.len(), "commands only remove text");
