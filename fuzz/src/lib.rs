@@ -148,7 +148,7 @@ fn next_outbox_item(desk: &Desk, after: u64) -> Option<OutboxItem> {
 }
 
 /// The only header fields ticketd's outgoing mail may carry.
-const ALLOWED_HEADERS: [&str; 14] = [
+const ALLOWED_HEADERS: [&str; 15] = [
     "from",
     "reply-to",
     "to",
@@ -160,6 +160,7 @@ const ALLOWED_HEADERS: [&str; 14] = [
     "references",
     "auto-submitted",
     "x-auto-response-suppress",
+    "precedence",
     "mime-version",
     "content-type",
     "content-transfer-encoding",
