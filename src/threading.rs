@@ -134,12 +134,16 @@ pub fn clean_subject(subject: &str, config: &Config) -> String {
     let without_tag = config.threading.tag_regex.replace_all(subject, " ");
     let mut rest = without_tag.trim();
     loop {
-        let lower = rest.to_ascii_lowercase();
+        // Compare only the head: lower-casing all of `rest` per prefix made
+        // a subject of many `Re:` quadratic.
         let prefix = [
             "re:", "fw:", "fwd:", "aw:", "wg:", "sv:", "vs:", "tr:", "rv:", "odp:", "antw:", "res:",
         ]
         .iter()
-        .find(|p| lower.starts_with(**p));
+        .find(|p| {
+            rest.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        });
         match prefix {
             Some(p) => rest = rest[p.len()..].trim_start(),
             None => break,

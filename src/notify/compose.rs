@@ -123,11 +123,16 @@ fn headers(
     if config.bounces.verp {
         builder = builder.envelope(verp_envelope(item, from, key)?);
     }
-    if let Some(parent) = &item.in_reply_to {
+    if let Some(parent) = item.in_reply_to.as_deref().filter(|id| is_msg_id(id)) {
         builder = builder.in_reply_to(bracket(parent));
     }
-    if !item.references.is_empty() {
-        let refs: Vec<String> = item.references.iter().map(|r| bracket(r)).collect();
+    let refs: Vec<String> = item
+        .references
+        .iter()
+        .filter(|r| is_msg_id(r))
+        .map(|r| bracket(r))
+        .collect();
+    if !refs.is_empty() {
         builder = builder.references(refs.join(" "));
     }
     if let Some(value) = item.kind.auto_submitted() {
@@ -152,6 +157,18 @@ fn verp_envelope(
     let sender = parse(&key.bounce_address(from, item.id))?;
     lettre::address::Envelope::new(Some(sender), vec![parse(&item.recipient)?])
         .map_err(|e| ComposeError::Build(e.to_string()))
+}
+
+/// Whether `id` can go out as `<id>`: an RFC 5322 msg-id is printable
+/// US-ASCII without angle brackets. Inbound ids are stored as received; one
+/// that is not (control or 8-bit bytes, found by fuzzing) is left out of
+/// our threading headers rather than sent as an RFC 2047 word no client
+/// can thread on.
+fn is_msg_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>'))
 }
 
 fn raw_header(name: &'static str, value: &str) -> HeaderValue {

@@ -4,6 +4,8 @@
 //! - `corpus`: the fixture corpus in `tests/corpus`, through the ingest seam;
 //! - `daemon`: `ticketd serve` as a child process, with the CLI going
 //!   through its local API;
+//! - `fuzz_regressions`: the inputs in `tests/fixtures/fuzz/` (and inputs
+//!   that once took quadratic time) through the ingest seam, in-process;
 //! - `imap`: `ticketd serve` on a real Dovecot mailbox over IMAP, with
 //!   alerts through a real Postfix, including crashes and outages;
 //! - `loops`: two daemons pointed at each other (loop protection end to end);
@@ -17,6 +19,7 @@ mod bounces;
 mod cli;
 mod corpus;
 mod daemon;
+mod fuzz_regressions;
 mod imap;
 mod loops;
 mod mailstack;

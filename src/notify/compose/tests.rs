@@ -135,3 +135,22 @@ fn the_envelope_sender_is_the_items_keyed_bounce_address_unless_verp_is_off() {
         Some("support@example.test")
     );
 }
+
+#[test]
+fn inbound_ids_that_are_not_printable_ascii_stay_out_of_threading_headers() {
+    let mut item = item(AlertKind::Acknowledgement, false, "Printer");
+    item.in_reply_to = Some("\u{fffd}".into());
+    item.references = vec![
+        "a b\r\n\tBcc: x@y.test".into(),
+        "root@customer.test".into(),
+        "nul\0@x.test".into(),
+    ];
+    let text = formatted(&item);
+    assert_eq!(header(&text, "In-Reply-To"), None, "{text}");
+    assert_eq!(
+        header(&text, "References"),
+        Some("<root@customer.test>"),
+        "{text}"
+    );
+    assert!(!text.contains("=?utf-8?"), "no encoded word: {text}");
+}
