@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde::Serialize;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{Store, T, decode_u64, due_key, seq_key, ticket_rate_key};
+use super::{Store, T, TREE_NAMES, decode_u64, due_key, seq_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
@@ -227,20 +227,22 @@ impl<'s> WriteTx<'s> {
             return Ok(());
         }
         // Only the trees this write touches take part: a sled transaction
-        // costs per tree, and most writes touch a few of them.
-        let mut touched: Vec<usize> = self.ops.iter().map(|(tree, _, _)| *tree as usize).collect();
-        touched.sort_unstable();
-        touched.dedup();
-        let trees: Vec<sled::Tree> = touched
-            .iter()
-            .map(|&i| self.store.inner.trees[i].clone())
-            .collect();
-        let position = |tree: T| touched.binary_search(&(tree as usize)).unwrap_or_default();
+        // costs per tree, and most writes touch a few of them. `slot[t]` is
+        // tree t's place among them.
+        let mut slot = [usize::MAX; TREE_NAMES.len()];
+        let mut trees: Vec<sled::Tree> = Vec::new();
+        for (tree, _, _) in &self.ops {
+            let t = *tree as usize;
+            if slot[t] == usize::MAX {
+                slot[t] = trees.len();
+                trees.push(self.store.inner.trees[t].clone());
+            }
+        }
         trees
             .as_slice()
             .transaction(|tx| {
                 for (tree, key, value) in &self.ops {
-                    let t = &tx[position(*tree)];
+                    let t = &tx[slot[*tree as usize]];
                     match value {
                         Some(v) => t.insert(key.as_slice(), v.as_slice())?,
                         None => t.remove(key.as_slice())?,
