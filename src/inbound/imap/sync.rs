@@ -200,7 +200,14 @@ async fn ingest_batch(
     let desk = watch.desk.clone();
     let mailbox = watch.config.name.clone();
     let mut next = checkpoint.clone();
-    next.last_uid = plan.last_uid.max(checkpoint.last_uid);
+    // UIDs the server listed but gave no size for have vanished meanwhile;
+    // stepping past them keeps the loop from asking for them forever.
+    let batch_end = if sizes.is_empty() {
+        candidates.last().copied().unwrap_or(0)
+    } else {
+        plan.last_uid
+    };
+    next.last_uid = batch_end.max(checkpoint.last_uid);
     let stored =
         tokio::task::spawn_blocking(move || store_batch(&desk, &mailbox, messages, next)).await??;
     *checkpoint = stored;
