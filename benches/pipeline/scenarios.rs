@@ -70,9 +70,8 @@ async fn drain_seconds(stack: &Stack, install: &Install, total: u32) -> anyhow::
     let daemon = install.serve()?;
     stack.wait_count(SUPPORT, "INBOX", 0, LIMIT).await?;
     let seconds = started.elapsed().as_secs_f64();
-    let processed = stack.session(SUPPORT).await?;
-    let mut processed = processed;
-    let moved = stack.count(&mut processed, "Processed").await?;
+    let mut session = stack.session(SUPPORT).await?;
+    let moved = stack.count(&mut session, "Processed").await?;
     if moved != total {
         bail!("{moved} of {total} messages reached Processed");
     }
