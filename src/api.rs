@@ -37,7 +37,7 @@ fn max_body_bytes(config: &Config) -> usize {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Health {
     /// Tickets stored.
-    pub tickets: usize,
+    pub tickets: u64,
     /// Outbox items waiting.
     pub outbox_pending: usize,
     /// Seconds the oldest pending item has waited past its due time.
@@ -189,7 +189,7 @@ pub fn health_of(desk: &Desk, mailboxes: Vec<MailboxHealth>) -> anyhow::Result<H
         .filter(|m| matches!(m.disposition, crate::model::Disposition::Quarantined { .. }))
         .count();
     Ok(Health {
-        tickets: desk.store.ticket_count(),
+        tickets: desk.store.ticket_count()?,
         outbox_pending: desk.store.outbox_pending_count(),
         outbox_oldest_due_secs: desk
             .store

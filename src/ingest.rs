@@ -157,7 +157,7 @@ fn quarantine(
         "quarantine".into(),
         disposition.clone(),
     );
-    tx.put_raw(&record.raw_key, raw);
+    tx.put_raw(&record.raw_key, raw)?;
     tx.put_message(&record)?;
     tx.commit()?;
     tracing::warn!(reason = %reason, "Message quarantined");
@@ -297,7 +297,7 @@ fn decide_and_store(
     {
         tx.index_message_id(id, ticket);
     }
-    tx.put_raw(&decision.raw_key, raw);
+    tx.put_raw(&decision.raw_key, raw)?;
     tx.put_message(&record(
         raw,
         Some(mail),

@@ -42,21 +42,19 @@ pub struct UnmarkedMessage {
 impl Store {
     /// A mailbox's checkpoint (default when it has none yet).
     pub fn checkpoint(&self, mailbox: &str) -> anyhow::Result<MailboxCheckpoint> {
-        match self.tree(T::Checkpoints).get(mailbox.as_bytes())? {
-            Some(bytes) => Ok(serde_json::from_slice(&bytes)?),
-            None => Ok(MailboxCheckpoint::default()),
-        }
+        Ok(self
+            .get_json(T::Checkpoints, mailbox.as_bytes())?
+            .unwrap_or_default())
     }
 
     /// Every stored checkpoint, by mailbox name.
     pub fn checkpoints(&self) -> anyhow::Result<Vec<(String, MailboxCheckpoint)>> {
-        self.tree(T::Checkpoints)
-            .iter()
+        self.all(T::Checkpoints, false)
             .map(|entry| {
                 let (key, value) = entry?;
                 Ok((
                     String::from_utf8_lossy(&key).into_owned(),
-                    serde_json::from_slice(&value)?,
+                    self.decode(T::Checkpoints, value)?,
                 ))
             })
             .collect()
@@ -68,8 +66,8 @@ impl Store {
         mailbox: &str,
         checkpoint: &MailboxCheckpoint,
     ) -> anyhow::Result<()> {
-        self.tree(T::Checkpoints)
-            .insert(mailbox.as_bytes(), serde_json::to_vec(checkpoint)?)?;
-        Ok(())
+        let mut tx = self.begin();
+        tx.put_checkpoint(mailbox, checkpoint)?;
+        tx.commit()
     }
 }

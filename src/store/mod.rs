@@ -1,21 +1,29 @@
 //! The durable store: one sled database with typed operations. Nothing
 //! outside this module sees a sled tree or a key encoding.
 //!
-//! Writes go through a [`WriteTx`]: it takes the store's write lock,
-//! collects typed puts, and applies them atomically in one sled transaction
-//! across trees on [`WriteTx::commit`]. Commits are not flushed one by one:
-//! callers batch many commits and call [`Store::flush`] once before acting
-//! on them (marking an IMAP message processed, sending mail), so a backlog
-//! pays one fsync per batch rather than per message.
+//! Writes go through a [`WriteTx`]: it takes the store's write lock and
+//! collects typed puts. [`WriteTx::commit`] appends them as one record to
+//! the write-ahead journal (`journal.rs`) and lays them over sled in memory
+//! (`overlay.rs`), where every reader sees them at once. [`Store::flush`]
+//! syncs the large-value segments and the journal, and only then applies
+//! the overlay to sled; callers flush once per batch before acting on what
+//! they wrote (marking an IMAP message processed, sending mail), so a
+//! backlog pays one fsync per batch rather than per message. On open the
+//! journal is replayed, which makes each commit atomic and durable across
+//! any crash without sled transactions. Immutable kilobyte values (raw
+//! originals, comments, alert snapshots) are kept in append-only segment
+//! files (`blobs.rs`) and sled holds a reference.
 //!
 //! Trees (values are JSON unless noted):
 //! - `meta`: schema version, counters, thread secret (bytes)
 //! - `tickets`: ticket id (u64 BE) -> [`Ticket`]
-//! - `comments`: ticket id (u64 BE) ++ seq (u32 BE) -> [`Comment`]
+//! - `comments`: ticket id (u64 BE) ++ seq (u32 BE) -> blob ref of a [`Comment`]
 //! - `messages`: fingerprint -> [`MessageRecord`]
-//! - `raw`: raw key -> message bytes (verbatim)
+//! - `raw`: raw key -> message bytes (stores written before blob segments)
+//! - `raw_refs`: raw key -> blob ref of the message bytes
 //! - `message_ids`: Message-ID (lower-case) -> ticket id (u64 BE)
-//! - `outbox`: item id (u64 BE) -> [`OutboxItem`]
+//! - `outbox`: item id (u64 BE) -> [`OutboxItem`] without its context
+//! - `outbox_context`: item id (u64 BE) -> blob ref of the item's template context
 //! - `outbox_due`: next attempt (i64 ms BE) ++ item id -> empty (pending index)
 //! - `rate`: recipient -> list of send times (loop guard, per address);
 //!   0x00 ++ ticket id (u64 BE) ++ recipient -> list of send times (per
@@ -27,12 +35,17 @@
 //! - `correlations`: correlation key -> ticket id (u64 BE), only while
 //!   that ticket is open (see [`crate::config::Correlation`])
 
+mod blobs;
 mod checkpoint;
+mod engine;
+mod journal;
+mod overlay;
 mod read;
 mod tx;
+mod view;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, MutexGuard};
 
 use anyhow::Context;
 
@@ -42,7 +55,7 @@ pub use tx::WriteTx;
 /// Schema version written by this build; bump with a migration.
 const SCHEMA_VERSION: u64 = 1;
 
-const TREE_NAMES: [&str; 14] = [
+const TREE_NAMES: [&str; 16] = [
     "meta",
     "tickets",
     "comments",
@@ -57,6 +70,8 @@ const TREE_NAMES: [&str; 14] = [
     "ticket_messages",
     "checkpoints",
     "correlations",
+    "raw_refs",
+    "outbox_context",
 ];
 
 #[derive(Clone, Copy)]
@@ -75,18 +90,17 @@ enum T {
     TicketMessages = 11,
     Checkpoints = 12,
     Correlations = 13,
+    RawRefs = 14,
+    OutboxContext = 15,
 }
+
+/// Trees whose values may be blob references.
+const BLOB_TREES: [T; 3] = [T::Comments, T::RawRefs, T::OutboxContext];
 
 /// Cheap-to-clone handle to the database.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    db: sled::Db,
-    trees: Vec<sled::Tree>,
-    write_lock: Mutex<()>,
+    inner: Arc<engine::Engine>,
 }
 
 impl std::fmt::Debug for Store {
@@ -104,34 +118,25 @@ pub struct StoreLocked(pub String);
 
 impl Store {
     /// Opens (or creates) the store in `path` with a page cache of
-    /// `cache_bytes`.
+    /// `cache_bytes`, replaying the journal of an unclean stop.
     pub fn open(path: &Path, cache_bytes: u64) -> anyhow::Result<Store> {
         std::fs::create_dir_all(path)
             .with_context(|| format!("Creating the store directory {}", path.display()))?;
         let db = sled::Config::new()
             .path(path.join("db"))
             .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(1000))
+            .flush_every_ms(None)
             .open()
             .map_err(|e| open_error(e, path))?;
-        let trees = TREE_NAMES
-            .iter()
-            .map(|n| db.open_tree(n))
-            .collect::<Result<Vec<_>, _>>()
-            .context("Opening store trees")?;
         let store = Store {
-            inner: Arc::new(Inner {
-                db,
-                trees,
-                write_lock: Mutex::new(()),
-            }),
+            inner: Arc::new(engine::Engine::open(path, db)?),
         };
         store.check_schema()?;
         Ok(store)
     }
 
     fn tree(&self, t: T) -> &sled::Tree {
-        &self.inner.trees[t as usize]
+        &self.inner.shared.trees[t as usize]
     }
 
     fn check_schema(&self) -> anyhow::Result<()> {
@@ -153,18 +158,29 @@ impl Store {
         WriteTx::new(self)
     }
 
-    /// Makes every committed write durable. Returns bytes flushed.
-    pub fn flush(&self) -> anyhow::Result<usize> {
-        self.inner.db.flush().context("Flushing the store")
+    fn lock_writer(&self) -> MutexGuard<'_, engine::Writer> {
+        self.inner.lock_writer()
     }
 
-    /// Async flavour of [`Store::flush`] for tokio tasks.
-    pub async fn flush_async(&self) -> anyhow::Result<usize> {
-        self.inner
-            .db
-            .flush_async()
+    /// Makes every committed write durable.
+    pub fn flush(&self) -> anyhow::Result<()> {
+        let mut writer = self.lock_writer();
+        self.inner.flush_locked(&mut writer)
+    }
+
+    /// [`Store::flush`] for tokio tasks (runs on the blocking pool).
+    pub async fn flush_async(&self) -> anyhow::Result<()> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.flush())
             .await
-            .context("Flushing the store")
+            .context("Flushing the store")?
+    }
+
+    /// Test hook: drop this handle as a crash would, without the final
+    /// flush (committed writes are then only in the journal).
+    #[cfg(test)]
+    pub(crate) fn simulate_crash(self) {
+        self.inner.abandon();
     }
 
     /// The thread-token secret, created on first use.
@@ -182,7 +198,7 @@ impl Store {
             Some(secret.as_slice()),
         )?
         .ok();
-        self.flush()?;
+        self.inner.shared.db.flush().context("Flushing the store")?;
         Ok(meta
             .get("thread_secret")?
             .map(|v| v.to_vec())

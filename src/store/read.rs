@@ -1,74 +1,68 @@
 //! Typed reads. Every read sees committed writes (flushed or not).
 
-use anyhow::Context;
+use std::ops::Bound;
+
 use chrono::{DateTime, Utc};
-use serde::de::DeserializeOwned;
 
 use super::{Store, T, decode_u64, due_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::OutboxItem;
 
-fn decode<V: DeserializeOwned>(bytes: &[u8]) -> anyhow::Result<V> {
-    serde_json::from_slice(bytes).context("Decoding a store record")
-}
-
 impl Store {
     /// A ticket by number.
     pub fn ticket(&self, id: TicketId) -> anyhow::Result<Option<Ticket>> {
-        self.tree(T::Tickets)
-            .get(id.0.to_be_bytes())?
-            .map(|v| decode(&v))
-            .transpose()
+        self.get_json(T::Tickets, &id.0.to_be_bytes())
     }
 
     /// Tickets in number order, newest first, at most `limit`.
     pub fn tickets(&self, limit: usize) -> anyhow::Result<Vec<Ticket>> {
-        self.tree(T::Tickets)
-            .iter()
-            .rev()
+        self.all(T::Tickets, true)
             .take(limit)
-            .map(|r| decode(&r?.1))
+            .map(|r| self.decode(T::Tickets, r?.1))
             .collect()
     }
 
-    /// Number of tickets stored.
-    pub fn ticket_count(&self) -> usize {
-        self.tree(T::Tickets).len()
+    /// Number of tickets stored (tickets are never deleted, so this is the
+    /// number of ticket ids handed out).
+    pub fn ticket_count(&self) -> anyhow::Result<u64> {
+        Ok(self.counter("next_ticket")? - 1)
+    }
+
+    /// The next value of a counter in `meta` (1 before its first use).
+    pub(super) fn counter(&self, name: &str) -> anyhow::Result<u64> {
+        let value = self.get(T::Meta, name.as_bytes())?;
+        Ok(value.map(|v| decode_u64(&v)).unwrap_or(1))
     }
 
     /// All comments of a ticket in order.
     pub fn comments(&self, id: TicketId) -> anyhow::Result<Vec<Comment>> {
-        self.tree(T::Comments)
-            .scan_prefix(id.0.to_be_bytes())
-            .map(|r| decode(&r?.1))
+        self.with_prefix(T::Comments, &id.0.to_be_bytes())
+            .map(|r| self.decode(T::Comments, r?.1))
             .collect()
     }
 
     /// A ticket's history in order.
     pub fn events(&self, id: TicketId) -> anyhow::Result<Vec<TicketEvent>> {
-        self.tree(T::Events)
-            .scan_prefix(id.0.to_be_bytes())
-            .map(|r| decode(&r?.1))
+        self.with_prefix(T::Events, &id.0.to_be_bytes())
+            .map(|r| self.decode(T::Events, r?.1))
             .collect()
     }
 
     /// The record of an ingested message, by fingerprint.
     pub fn message(&self, fingerprint: &str) -> anyhow::Result<Option<MessageRecord>> {
-        self.tree(T::Messages)
-            .get(fingerprint.as_bytes())?
-            .map(|v| decode(&v))
-            .transpose()
+        self.get_json(T::Messages, fingerprint.as_bytes())
     }
 
     /// Every message record (for quarantine and ignored listings).
     pub fn messages(&self) -> impl Iterator<Item = anyhow::Result<MessageRecord>> + '_ {
-        self.tree(T::Messages).iter().map(|r| decode(&r?.1))
+        self.all(T::Messages, false)
+            .map(|r| self.decode(T::Messages, r?.1))
     }
 
     /// Messages that arrived for a ticket, oldest first.
     pub fn messages_for_ticket(&self, id: TicketId) -> anyhow::Result<Vec<MessageRecord>> {
         let mut records = Vec::new();
-        for entry in self.tree(T::TicketMessages).scan_prefix(id.0.to_be_bytes()) {
+        for entry in self.with_prefix(T::TicketMessages, &id.0.to_be_bytes()) {
             let (key, _) = entry?;
             let fingerprint = String::from_utf8_lossy(&key[8..]).into_owned();
             records.extend(self.message(&fingerprint)?);
@@ -80,7 +74,7 @@ impl Store {
     /// Outbox items of a ticket, oldest first.
     pub fn outbox_for_ticket(&self, id: TicketId) -> anyhow::Result<Vec<OutboxItem>> {
         let mut items = Vec::new();
-        for entry in self.tree(T::TicketOutbox).scan_prefix(id.0.to_be_bytes()) {
+        for entry in self.with_prefix(T::TicketOutbox, &id.0.to_be_bytes()) {
             let (key, _) = entry?;
             items.extend(self.outbox_item(decode_u64(&key[8..16]))?);
         }
@@ -89,79 +83,84 @@ impl Store {
 
     /// Raw bytes of a stored message.
     pub fn raw(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        Ok(self.tree(T::Raw).get(key.as_bytes())?.map(|v| v.to_vec()))
+        match self.get(T::RawRefs, key.as_bytes())? {
+            Some(stored) => self.load(T::RawRefs, stored).map(Some),
+            None => self.get(T::Raw, key.as_bytes()),
+        }
     }
 
     /// The ticket a Message-ID was stored for.
     pub fn ticket_for_message_id(&self, message_id: &str) -> anyhow::Result<Option<TicketId>> {
         let key = message_id.to_ascii_lowercase();
         Ok(self
-            .tree(T::MessageIds)
-            .get(key)?
+            .get(T::MessageIds, key.as_bytes())?
             .map(|v| TicketId(decode_u64(&v))))
     }
 
     /// The open ticket collecting a correlation key's mail, if any.
     pub fn correlated_ticket(&self, key: &str) -> anyhow::Result<Option<TicketId>> {
         Ok(self
-            .tree(T::Correlations)
-            .get(key.as_bytes())?
+            .get(T::Correlations, key.as_bytes())?
             .map(|v| TicketId(decode_u64(&v))))
     }
 
     /// An outbox item.
     pub fn outbox_item(&self, id: u64) -> anyhow::Result<Option<OutboxItem>> {
-        self.tree(T::Outbox)
-            .get(id.to_be_bytes())?
-            .map(|v| decode(&v))
-            .transpose()
+        let key = id.to_be_bytes();
+        let Some(mut item) = self.get_json::<OutboxItem>(T::Outbox, &key)? else {
+            return Ok(None);
+        };
+        if item.context.is_null()
+            && let Some(context) = self.get_json(T::OutboxContext, &key)?
+        {
+            item.context = context;
+        }
+        Ok(Some(item))
     }
 
     /// Outbox items, newest first, at most `limit`.
     pub fn outbox_items(&self, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
-        self.tree(T::Outbox)
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|r| decode(&r?.1))
-            .collect()
+        let mut items = Vec::new();
+        for entry in self.all(T::Outbox, true).take(limit) {
+            items.extend(self.outbox_item(decode_u64(&entry?.0))?);
+        }
+        Ok(items)
     }
 
     /// Pending items whose next attempt is due at `now`, oldest first.
     pub fn outbox_due(&self, now: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
-        let end = due_key(now, u64::MAX);
+        let end = due_key(now, u64::MAX).to_vec();
         let mut items = Vec::new();
-        for entry in self.tree(T::OutboxDue).range(..=end.as_slice()).take(limit) {
+        let due = self.entries(
+            T::OutboxDue,
+            (Bound::Unbounded, Bound::Included(end)),
+            false,
+        );
+        for entry in due.take(limit) {
             let (key, _) = entry?;
-            let id = decode_u64(&key[8..16]);
-            if let Some(item) = self.outbox_item(id)? {
-                items.push(item);
-            }
+            items.extend(self.outbox_item(decode_u64(&key[8..16]))?);
         }
         Ok(items)
     }
 
     /// Earliest pending attempt time, if anything is pending.
     pub fn outbox_next_due(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let Some((key, _)) = self.tree(T::OutboxDue).first()? else {
+        let Some(first) = self.all(T::OutboxDue, false).next() else {
             return Ok(None);
         };
-        let id = decode_u64(&key[8..16]);
+        let id = decode_u64(&first?.0[8..16]);
         Ok(self.outbox_item(id)?.map(|i| i.next_attempt_at))
     }
 
     /// Number of pending outbox items.
     pub fn outbox_pending_count(&self) -> usize {
-        self.tree(T::OutboxDue).len()
+        self.all(T::OutboxDue, false).count()
     }
 
     /// Recent automatic send times for a recipient.
     pub fn rate(&self, recipient: &str) -> anyhow::Result<Vec<DateTime<Utc>>> {
         Ok(self
-            .tree(T::Rate)
-            .get(recipient.as_bytes())?
-            .map(|v| decode(&v))
-            .transpose()?
+            .get_json(T::Rate, recipient.as_bytes())?
             .unwrap_or_default())
     }
 
@@ -172,10 +171,7 @@ impl Store {
         recipient: &str,
     ) -> anyhow::Result<Vec<DateTime<Utc>>> {
         Ok(self
-            .tree(T::Rate)
-            .get(ticket_rate_key(ticket, recipient))?
-            .map(|v| decode(&v))
-            .transpose()?
+            .get_json(T::Rate, &ticket_rate_key(ticket, recipient))?
             .unwrap_or_default())
     }
 }

@@ -61,7 +61,7 @@ fn an_uncommitted_write_leaves_nothing_behind() {
     {
         let mut tx = store.begin();
         tx.next_ticket_id().unwrap();
-        tx.put_raw("k", b"raw");
+        tx.put_raw("k", b"raw").unwrap();
     }
     assert_eq!(store.raw("k").unwrap(), None);
     assert_eq!(store.begin().next_ticket_id().unwrap(), TicketId(1));
@@ -189,4 +189,116 @@ fn the_correlation_index_is_set_and_cleared_atomically_and_persists() {
             .unwrap(),
         None
     );
+}
+
+fn comment(seq: u32, text: &str) -> crate::model::Comment {
+    serde_json::from_value(serde_json::json!({
+        "seq": seq,
+        "author": "customer@example.test",
+        "role": "customer",
+        "visibility": "public",
+        "text": text,
+        "html": null,
+        "attachments": [],
+        "source_message": null,
+        "created_at": Utc::now(),
+    }))
+    .expect("a comment")
+}
+
+/// Commits a ticket's comment, raw original and alert, unflushed.
+fn commit_sample(store: &Store, n: u32) {
+    let mut tx = store.begin();
+    let id = tx.next_ticket_id().unwrap();
+    tx.put_comment(
+        id,
+        &comment(n, &format!("comment {n} {}", "x".repeat(3000))),
+    )
+    .unwrap();
+    tx.put_raw(&format!("raw{n}"), format!("raw {n}").as_bytes())
+        .unwrap();
+    let mut alert = item(u64::from(n), 0);
+    alert.ticket = id;
+    alert.context = serde_json::json!({ "n": n, "body": "y".repeat(2000) });
+    tx.put_outbox(&alert, None).unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn committed_writes_are_visible_before_the_flush_and_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    commit_sample(&store, 1);
+    store.flush().unwrap();
+    commit_sample(&store, 2);
+    // Visible at once, through the overlay.
+    assert_eq!(store.comments(TicketId(2)).unwrap()[0].seq, 2);
+    assert_eq!(store.raw("raw2").unwrap().unwrap(), b"raw 2");
+    assert_eq!(store.outbox_due(Utc::now(), 10).unwrap().len(), 2);
+    // A kill: nothing of commit 2 reached sled, only the journal.
+    store.simulate_crash();
+    let store = open(&dir);
+    assert_eq!(store.ticket_count().unwrap(), 2);
+    assert!(
+        store.comments(TicketId(2)).unwrap()[0]
+            .text
+            .starts_with("comment 2")
+    );
+    assert_eq!(store.raw("raw2").unwrap().unwrap(), b"raw 2");
+    let alert = store.outbox_item(2).unwrap().unwrap();
+    assert_eq!(alert.context["n"], 2);
+    assert_eq!(store.outbox_for_ticket(TicketId(2)).unwrap().len(), 1);
+}
+
+#[test]
+fn replay_stops_at_a_record_whose_large_values_were_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    commit_sample(&store, 1);
+    commit_sample(&store, 2);
+    let segment = dir.path().join("blobs/00000001.seg");
+    let intact = std::fs::metadata(&segment).unwrap().len();
+    commit_sample(&store, 3);
+    store.simulate_crash();
+    // A power cut before the flush: the journal reached the disk, the
+    // third commit's values did not.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap()
+        .set_len(intact)
+        .unwrap();
+    let store = open(&dir);
+    assert_eq!(
+        store.ticket_count().unwrap(),
+        2,
+        "commit 3 is dropped whole"
+    );
+    assert!(store.comments(TicketId(3)).unwrap().is_empty());
+    assert_eq!(store.raw("raw3").unwrap(), None);
+    assert_eq!(store.raw("raw2").unwrap().unwrap(), b"raw 2");
+    let mut tx = store.begin();
+    assert_eq!(tx.next_ticket_id().unwrap(), TicketId(3));
+}
+
+#[test]
+fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    commit_sample(&store, 1);
+    store.flush().unwrap();
+    let segment = dir.path().join("blobs/00000001.seg");
+    let written = std::fs::metadata(&segment).unwrap().len();
+    let queued = store.outbox_item(1).unwrap().unwrap();
+    let mut sent = queued.clone();
+    sent.status = OutboxStatus::Sent { at: Utc::now() };
+    let mut tx = store.begin();
+    tx.put_outbox(&sent, Some(&queued)).unwrap();
+    tx.commit().unwrap();
+    store.flush().unwrap();
+    assert_eq!(std::fs::metadata(&segment).unwrap().len(), written);
+    let stored = store.outbox_item(1).unwrap().unwrap();
+    assert_eq!(stored.status, sent.status);
+    assert_eq!(stored.context, queued.context);
+    assert!(due_ids(&store).is_empty());
 }

@@ -1,13 +1,14 @@
 //! Write transactions: typed puts collected under the store's write lock
-//! and applied atomically across trees.
+//! and committed atomically across trees as one journal record.
 
 use std::sync::MutexGuard;
 
 use anyhow::Context;
 use serde::Serialize;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use super::{Store, T, TREE_NAMES, decode_u64, due_key, seq_key, ticket_rate_key};
+use super::engine::Writer;
+use super::journal::Op;
+use super::{Store, T, due_key, seq_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
@@ -15,7 +16,7 @@ use crate::outbox::{OutboxItem, OutboxStatus};
 /// nothing.
 pub struct WriteTx<'s> {
     store: &'s Store,
-    _guard: MutexGuard<'s, ()>,
+    writer: MutexGuard<'s, Writer>,
     ops: Vec<(T, Vec<u8>, Option<Vec<u8>>)>,
     next_ticket: Option<u64>,
     next_outbox: Option<u64>,
@@ -23,16 +24,9 @@ pub struct WriteTx<'s> {
 
 impl<'s> WriteTx<'s> {
     pub(super) fn new(store: &'s Store) -> Self {
-        // A poisoned lock only means another writer panicked; the sled data
-        // is still consistent because that writer never committed.
-        let guard = store
-            .inner
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         WriteTx {
             store,
-            _guard: guard,
+            writer: store.lock_writer(),
             ops: Vec::new(),
             next_ticket: None,
             next_outbox: None,
@@ -54,20 +48,22 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
-    fn remove(&mut self, tree: T, key: impl Into<Vec<u8>>) {
-        self.ops.push((tree, key.into(), None));
+    /// Writes an immutable value to a blob segment and puts its reference.
+    fn put_blob(&mut self, tree: T, key: impl Into<Vec<u8>>, value: &[u8]) -> anyhow::Result<()> {
+        let blob = self.writer.blobs.append(value)?;
+        self.put(tree, key, blob.encode());
+        Ok(())
     }
 
-    fn counter(&self, name: &str) -> anyhow::Result<u64> {
-        let value = self.store.tree(T::Meta).get(name)?;
-        Ok(value.map(|v| decode_u64(&v)).unwrap_or(1))
+    fn remove(&mut self, tree: T, key: impl Into<Vec<u8>>) {
+        self.ops.push((tree, key.into(), None));
     }
 
     /// Reserves the next ticket number.
     pub fn next_ticket_id(&mut self) -> anyhow::Result<TicketId> {
         let next = match self.next_ticket {
             Some(n) => n,
-            None => self.counter("next_ticket")?,
+            None => self.store.counter("next_ticket")?,
         };
         self.next_ticket = Some(next + 1);
         self.put(T::Meta, "next_ticket", (next + 1).to_be_bytes());
@@ -78,7 +74,7 @@ impl<'s> WriteTx<'s> {
     pub fn next_outbox_id(&mut self) -> anyhow::Result<u64> {
         let next = match self.next_outbox {
             Some(n) => n,
-            None => self.counter("next_outbox")?,
+            None => self.store.counter("next_outbox")?,
         };
         self.next_outbox = Some(next + 1);
         self.put(T::Meta, "next_outbox", (next + 1).to_be_bytes());
@@ -92,7 +88,8 @@ impl<'s> WriteTx<'s> {
 
     /// Inserts a comment.
     pub fn put_comment(&mut self, ticket: TicketId, comment: &Comment) -> anyhow::Result<()> {
-        self.put_json(T::Comments, seq_key(ticket.0, comment.seq), comment)
+        let bytes = serde_json::to_vec(comment).context("Encoding a comment")?;
+        self.put_blob(T::Comments, seq_key(ticket.0, comment.seq), &bytes)
     }
 
     /// Appends a history entry.
@@ -111,8 +108,8 @@ impl<'s> WriteTx<'s> {
     }
 
     /// Stores raw message bytes under `key`.
-    pub fn put_raw(&mut self, key: &str, raw: &[u8]) {
-        self.put(T::Raw, key.as_bytes(), raw);
+    pub fn put_raw(&mut self, key: &str, raw: &[u8]) -> anyhow::Result<()> {
+        self.put_blob(T::RawRefs, key.as_bytes(), raw)
     }
 
     /// Remembers that a Message-ID belongs to a ticket.
@@ -147,6 +144,10 @@ impl<'s> WriteTx<'s> {
             let mut key = item.ticket.0.to_be_bytes().to_vec();
             key.extend_from_slice(&item.id.to_be_bytes());
             self.put(T::TicketOutbox, key, Vec::new());
+            // The context never changes; status updates rewrite only the
+            // small record below.
+            let context = serde_json::to_vec(&item.context).context("Encoding an alert")?;
+            self.put_blob(T::OutboxContext, item.id.to_be_bytes(), &context)?;
         }
         if item.status == OutboxStatus::Pending {
             self.put(
@@ -155,7 +156,11 @@ impl<'s> WriteTx<'s> {
                 Vec::new(),
             );
         }
-        self.put_json(T::Outbox, item.id.to_be_bytes(), item)
+        let record = OutboxItem {
+            context: serde_json::Value::Null,
+            ..item.clone()
+        };
+        self.put_json(T::Outbox, item.id.to_be_bytes(), &record)
     }
 
     /// The last value this write puts under `key` in `tree`, if any
@@ -221,37 +226,36 @@ impl<'s> WriteTx<'s> {
         self.put_json(T::Rate, ticket_rate_key(ticket, recipient), &times)
     }
 
-    /// Applies every collected write atomically (not yet flushed).
-    pub fn commit(self) -> anyhow::Result<()> {
+    /// Replaces a mailbox's checkpoint.
+    pub fn put_checkpoint(
+        &mut self,
+        mailbox: &str,
+        checkpoint: &super::MailboxCheckpoint,
+    ) -> anyhow::Result<()> {
+        self.put_json(T::Checkpoints, mailbox.as_bytes(), checkpoint)
+    }
+
+    /// Commits every collected write atomically: one journal record, then
+    /// visible to readers (durable with the next [`Store::flush`]).
+    pub fn commit(mut self) -> anyhow::Result<()> {
         if self.ops.is_empty() {
             return Ok(());
         }
-        // Only the trees this write touches take part: a sled transaction
-        // costs per tree, and most writes touch a few of them. `slot[t]` is
-        // tree t's place among them.
-        let mut slot = [usize::MAX; TREE_NAMES.len()];
-        let mut trees: Vec<sled::Tree> = Vec::new();
-        for (tree, _, _) in &self.ops {
-            let t = *tree as usize;
-            if slot[t] == usize::MAX {
-                slot[t] = trees.len();
-                trees.push(self.store.inner.trees[t].clone());
-            }
-        }
-        trees
-            .as_slice()
-            .transaction(|tx| {
-                for (tree, key, value) in &self.ops {
-                    let t = &tx[slot[*tree as usize]];
-                    match value {
-                        Some(v) => t.insert(key.as_slice(), v.as_slice())?,
-                        None => t.remove(key.as_slice())?,
-                    };
-                }
-                Ok::<(), ConflictableTransactionError<()>>(())
+        let ops: Vec<Op> = std::mem::take(&mut self.ops)
+            .into_iter()
+            .map(|(tree, key, value)| Op {
+                tree: tree as u8,
+                key,
+                value,
             })
-            .map_err(|e: TransactionError<()>| anyhow::anyhow!("Committing to the store: {e:?}"))
+            .collect();
+        self.store.inner.commit(&mut self.writer, &ops)
     }
 }
 
-use sled::Transactional;
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        // Large values of a write that was never committed are not kept.
+        self.writer.blobs.discard_unwritten();
+    }
+}

@@ -176,7 +176,7 @@ fn check_mutant(desk: &Desk, raw: &[u8], label: &str) -> Result<Disposition, Str
 /// Every invariant the store promises, checked over everything in it.
 fn store_problems(desk: &Desk) -> Vec<String> {
     let mut problems = Vec::new();
-    let count = desk.store.ticket_count() as u64;
+    let count = desk.store.ticket_count().expect("ticket count");
     for n in 1..=count {
         problems.extend(ticket_problems(desk, TicketId(n)));
     }

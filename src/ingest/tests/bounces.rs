@@ -398,7 +398,7 @@ fn a_bounce_that_names_no_ticket_of_ours_is_ignored_and_opens_nothing() {
             outcome.rule
         );
     }
-    assert_eq!(desk.store.ticket_count(), 1);
+    assert_eq!(desk.store.ticket_count().unwrap(), 1);
     assert!(desk.ticket(TicketId(1)).unwrap().delivery.is_empty());
 }
 

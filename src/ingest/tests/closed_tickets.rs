@@ -225,7 +225,7 @@ fn a_reply_after_the_window_opens_a_linked_follow_up_and_later_replies_join_it()
         "{}",
         again.rule
     );
-    assert_eq!(desk.store.ticket_count(), 2);
+    assert_eq!(desk.store.ticket_count().unwrap(), 2);
 }
 
 #[test]
@@ -298,5 +298,5 @@ fn a_staff_reply_to_a_closed_ticket_is_relayed_and_leaves_it_closed() {
             (AlertKind::PublicReply, "dave@customer.test".to_string()),
         ]
     );
-    assert_eq!(desk.store.ticket_count(), 1);
+    assert_eq!(desk.store.ticket_count().unwrap(), 1);
 }

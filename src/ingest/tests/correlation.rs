@@ -125,7 +125,7 @@ fn nagios_problems_gather_on_one_ticket_until_recovery_closes_it() {
         late.rule
     );
     assert_eq!(nagios(&desk, "n6", WEB_DOWN).disposition, new_ticket(3));
-    assert_eq!(desk.store.ticket_count(), 3);
+    assert_eq!(desk.store.ticket_count().unwrap(), 3);
 }
 
 #[test]
