@@ -160,11 +160,11 @@ async fn sync_once(
         statuses: &shared.statuses,
         stop: &shared.shutdown,
         caps,
+        wake_sender: &shared.wake_sender,
     };
     let ingested = sync::sync(session, &watch, uid_validity).await?;
     if ingested > 0 {
         tracing::info!(mailbox = %config.name, messages = ingested, "IMAP messages ingested");
-        shared.wake_sender.notify_one();
     }
     Ok(())
 }

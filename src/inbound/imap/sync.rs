@@ -1,7 +1,9 @@
 //! One pass over the watched folder: find the UIDs above the checkpoint,
 //! fetch them in bounded batches, ingest each message, commit the new
 //! checkpoint and flush, and only then move, flag or delete the batch on
-//! the server with one command per kind of outcome.
+//! the server with one command per kind of outcome. While one batch is
+//! ingested (on a blocking thread), the session marks the batch before it
+//! and fetches the one after it.
 //!
 //! Nothing here looks at `\Seen`: mail someone already read in webmail is
 //! ingested like any other. The checkpoint (UIDVALIDITY, last UID) decides
@@ -48,6 +50,8 @@ pub struct Watch<'a> {
     pub stop: &'a CancellationToken,
     /// What the server offers.
     pub caps: Capabilities,
+    /// Woken after each stored batch, so its alerts go out at once.
+    pub wake_sender: &'a tokio::sync::Notify,
 }
 
 /// Asks the server what it supports.
@@ -145,19 +149,57 @@ pub async fn sync(
     }
     mark_unmarked(session, watch, &mut checkpoint).await?;
     let mut total = 0;
-    while !watch.stop.is_cancelled() {
-        let new = new_uids(session, watch, checkpoint.last_uid).await?;
-        watch.statuses.update(&watch.config.name, |h| {
-            h.backlog = Some(new.len() as u64);
-            h.last_fetch_at = Some(chrono::Utc::now());
-        });
-        if new.is_empty() {
+    let mut next = fetch_batch(session, watch, checkpoint.last_uid).await?;
+    while let Some(batch) = next.take() {
+        total += batch.messages.len();
+        next = store_while_fetching(session, watch, &mut checkpoint, batch).await?;
+        if watch.stop.is_cancelled() {
             break;
         }
-        total += ingest_batch(session, watch, &mut checkpoint, &new).await?;
-        mark_unmarked(session, watch, &mut checkpoint).await?;
     }
+    mark_unmarked(session, watch, &mut checkpoint).await?;
     Ok(total)
+}
+
+/// Stores `batch` on a blocking thread while the session marks what the
+/// previous batch left unmarked (stored and flushed already) and fetches
+/// the next batch, so IMAP and ingest overlap. Returns the next batch.
+async fn store_while_fetching(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    checkpoint: &mut MailboxCheckpoint,
+    batch: FetchedBatch,
+) -> anyhow::Result<Option<FetchedBatch>> {
+    let previous = checkpoint.unmarked.clone();
+    let batch_end = batch.last_uid;
+    let desk = watch.desk.clone();
+    let mailbox = watch.config.name.clone();
+    let before = checkpoint.clone();
+    let storing = tokio::task::spawn_blocking(move || store_batch(&desk, &mailbox, batch, before));
+    let stopping = watch.stop.is_cancelled();
+    let (stored, ahead) = tokio::join!(storing, async {
+        mark_messages(session, watch, &previous).await?;
+        match stopping {
+            true => Ok(None),
+            false => fetch_batch(session, watch, batch_end).await,
+        }
+    });
+    *checkpoint = stored??;
+    watch.wake_sender.notify_one();
+    watch
+        .statuses
+        .update(&watch.config.name, |h| h.ingested = checkpoint.ingested);
+    let ahead = ahead?;
+    // The previous batch is marked now; a lost update only repeats the
+    // (idempotent) marking.
+    checkpoint
+        .unmarked
+        .retain(|m| !previous.iter().any(|p| p.uid == m.uid));
+    watch
+        .desk
+        .store
+        .put_checkpoint(&watch.config.name, checkpoint)?;
+    Ok(ahead)
 }
 
 /// UIDs above `last_uid`, ascending (`n:*` always matches the highest UID,
@@ -174,14 +216,28 @@ async fn new_uids(
     Ok(uids)
 }
 
-/// Fetches, ingests and checkpoints the first batch of `new`; returns the
-/// number of messages ingested.
-async fn ingest_batch(
+/// A batch fetched from the server, not yet stored.
+struct FetchedBatch {
+    messages: Vec<(u32, Fetched)>,
+    /// The checkpoint's last UID once the batch is stored.
+    last_uid: u32,
+}
+
+/// Fetches the first batch of the UIDs above `last_uid`; `None` when there
+/// are none.
+async fn fetch_batch(
     session: &mut ImapSession,
     watch: &Watch<'_>,
-    checkpoint: &mut MailboxCheckpoint,
-    new: &[u32],
-) -> anyhow::Result<usize> {
+    last_uid: u32,
+) -> Result<Option<FetchedBatch>, ImapFailure> {
+    let new = new_uids(session, watch, last_uid).await?;
+    watch.statuses.update(&watch.config.name, |h| {
+        h.backlog = Some(new.len() as u64);
+        h.last_fetch_at = Some(chrono::Utc::now());
+    });
+    if new.is_empty() {
+        return Ok(None);
+    }
     let candidates = &new[..new.len().min(watch.config.batch_size)];
     let sizes = fetch_sizes(session, watch, candidates).await?;
     let plan = plan_batch(&sizes, watch.desk.config.inbound.max_message_bytes);
@@ -196,10 +252,6 @@ async fn ingest_batch(
         (uid, Fetched::Oversized { head, size })
     }));
     report_vanished(watch, &plan, &messages);
-    let count = messages.len();
-    let desk = watch.desk.clone();
-    let mailbox = watch.config.name.clone();
-    let mut next = checkpoint.clone();
     // UIDs the server listed but gave no size for have vanished meanwhile;
     // stepping past them keeps the loop from asking for them forever.
     let batch_end = if sizes.is_empty() {
@@ -207,14 +259,10 @@ async fn ingest_batch(
     } else {
         plan.last_uid
     };
-    next.last_uid = batch_end.max(checkpoint.last_uid);
-    let stored =
-        tokio::task::spawn_blocking(move || store_batch(&desk, &mailbox, messages, next)).await??;
-    *checkpoint = stored;
-    watch
-        .statuses
-        .update(&watch.config.name, |h| h.ingested = checkpoint.ingested);
-    Ok(count)
+    Ok(Some(FetchedBatch {
+        messages,
+        last_uid: batch_end.max(last_uid),
+    }))
 }
 
 /// A fetched message.
@@ -320,14 +368,16 @@ fn report_vanished(watch: &Watch<'_>, plan: &BatchPlan, fetched: &[(u32, Fetched
 }
 
 /// Ingests a fetched batch, then stores the checkpoint and flushes once:
-/// after this returns, every outcome and the checkpoint are on disk.
+/// after this returns, every outcome and the checkpoint are on disk. The
+/// batch joins the checkpoint's unmarked list.
 fn store_batch(
     desk: &Desk,
     mailbox: &str,
-    messages: Vec<(u32, Fetched)>,
+    batch: FetchedBatch,
     mut checkpoint: MailboxCheckpoint,
 ) -> anyhow::Result<MailboxCheckpoint> {
-    for (uid, fetched) in messages {
+    checkpoint.last_uid = batch.last_uid;
+    for (uid, fetched) in batch.messages {
         let source = Source::Imap {
             mailbox: mailbox.to_string(),
             uid_validity: checkpoint.uid_validity,
@@ -349,8 +399,7 @@ fn store_batch(
     Ok(checkpoint)
 }
 
-/// Moves, flags or deletes every stored-but-unmarked message, one command
-/// per kind, then forgets them (they are idempotent to repeat).
+/// Marks every stored-but-unmarked message, then forgets them.
 async fn mark_unmarked(
     session: &mut ImapSession,
     watch: &Watch<'_>,
@@ -359,8 +408,23 @@ async fn mark_unmarked(
     if checkpoint.unmarked.is_empty() {
         return Ok(());
     }
-    let (quarantined, processed): (Vec<_>, Vec<_>) =
-        checkpoint.unmarked.iter().partition(|m| m.quarantined);
+    mark_messages(session, watch, &checkpoint.unmarked).await?;
+    checkpoint.unmarked.clear();
+    watch
+        .desk
+        .store
+        .put_checkpoint(&watch.config.name, checkpoint)?;
+    Ok(())
+}
+
+/// Moves, flags or deletes stored messages, one command per kind (they
+/// are idempotent to repeat).
+async fn mark_messages(
+    session: &mut ImapSession,
+    watch: &Watch<'_>,
+    messages: &[UnmarkedMessage],
+) -> Result<(), ImapFailure> {
+    let (quarantined, processed): (Vec<_>, Vec<_>) = messages.iter().partition(|m| m.quarantined);
     let uids = |list: Vec<&UnmarkedMessage>| list.iter().map(|m| m.uid).collect::<Vec<_>>();
     let config = watch.config;
     mark(session, watch, &uids(processed), &config.on_processed).await?;
@@ -370,13 +434,7 @@ async fn mark_unmarked(
         &uids(quarantined),
         &config.on_quarantine.as_processed(),
     )
-    .await?;
-    checkpoint.unmarked.clear();
-    watch
-        .desk
-        .store
-        .put_checkpoint(&watch.config.name, checkpoint)?;
-    Ok(())
+    .await
 }
 
 /// Applies `action` to `uids` with one command (two for a delete).
