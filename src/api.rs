@@ -184,10 +184,7 @@ async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
 pub fn health_of(desk: &Desk, mailboxes: Vec<MailboxHealth>) -> anyhow::Result<Health> {
     let quarantined = desk
         .store
-        .messages()
-        .filter_map(Result::ok)
-        .filter(|m| matches!(m.disposition, crate::model::Disposition::Quarantined { .. }))
-        .count();
+        .message_count(crate::store::MessageKind::Quarantined);
     Ok(Health {
         tickets: desk.store.ticket_count()?,
         outbox_pending: desk.store.outbox_pending_count(),

@@ -526,25 +526,18 @@ fn retry_outbox(desk: &Desk, id: Option<u64>) -> Result<Response, OpError> {
 }
 
 fn list_messages(desk: &Desk, filter: &str, limit: usize) -> Result<Response, OpError> {
-    use crate::model::Disposition;
-    let keep: fn(&MessageRecord) -> bool = match filter {
-        "quarantined" => |m| matches!(m.disposition, Disposition::Quarantined { .. }),
-        "ignored" => |m| matches!(m.disposition, Disposition::Ignored { .. }),
-        "all" => |_| true,
+    use crate::store::MessageKind;
+    let kinds: &[MessageKind] = match filter {
+        "quarantined" => &[MessageKind::Quarantined],
+        "ignored" => &[MessageKind::Ignored],
+        "all" => &MessageKind::ALL,
         other => {
             return Err(OpError::BadRequest(format!(
                 "unknown filter {other:?}; expected quarantined, ignored or all"
             )));
         }
     };
-    let mut messages: Vec<MessageRecord> = desk
-        .store
-        .messages()
-        .filter_map(Result::ok)
-        .filter(keep)
-        .collect();
-    messages.sort_by_key(|m| std::cmp::Reverse(m.received_at));
-    messages.truncate(limit);
+    let messages = desk.store.messages_of(kinds, limit)?;
     Ok(Response::Messages { messages })
 }
 

@@ -31,6 +31,8 @@
 //! - `events`: ticket id (u64 BE) ++ seq (u32 BE) -> [`TicketEvent`]
 //! - `ticket_outbox`: ticket id (u64 BE) ++ item id (u64 BE) -> empty
 //! - `ticket_messages`: ticket id (u64 BE) ++ fingerprint -> empty
+//! - `message_log`: outcome kind ++ arrival time ++ fingerprint -> empty
+//!   (see `message_log.rs`)
 //! - `checkpoints`: IMAP mailbox name -> [`MailboxCheckpoint`]
 //! - `correlations`: correlation key -> ticket id (u64 BE), only while
 //!   that ticket is open (see [`crate::config::Correlation`])
@@ -39,6 +41,7 @@ mod blobs;
 mod checkpoint;
 mod engine;
 mod journal;
+mod message_log;
 mod overlay;
 mod read;
 mod tx;
@@ -50,12 +53,13 @@ use std::sync::{Arc, MutexGuard};
 use anyhow::Context;
 
 pub use checkpoint::{MailboxCheckpoint, UnmarkedMessage};
+pub use message_log::MessageKind;
 pub use tx::WriteTx;
 
 /// Schema version written by this build; bump with a migration.
 const SCHEMA_VERSION: u64 = 1;
 
-const TREE_NAMES: [&str; 16] = [
+const TREE_NAMES: [&str; 17] = [
     "meta",
     "tickets",
     "comments",
@@ -72,6 +76,7 @@ const TREE_NAMES: [&str; 16] = [
     "correlations",
     "raw_refs",
     "outbox_context",
+    "message_log",
 ];
 
 #[derive(Clone, Copy)]
@@ -92,6 +97,7 @@ enum T {
     Correlations = 13,
     RawRefs = 14,
     OutboxContext = 15,
+    MessageLog = 16,
 }
 
 /// Trees whose values may be blob references.
@@ -122,16 +128,12 @@ impl Store {
     pub fn open(path: &Path, cache_bytes: u64) -> anyhow::Result<Store> {
         std::fs::create_dir_all(path)
             .with_context(|| format!("Creating the store directory {}", path.display()))?;
-        let db = sled::Config::new()
-            .path(path.join("db"))
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| open_error(e, path))?;
+        let db = open_sled(path, cache_bytes)?;
         let store = Store {
             inner: Arc::new(engine::Engine::open(path, db)?),
         };
         store.check_schema()?;
+        store.index_message_log_once()?;
         Ok(store)
     }
 
@@ -203,6 +205,28 @@ impl Store {
             .get("thread_secret")?
             .map(|v| v.to_vec())
             .unwrap_or(secret))
+    }
+}
+
+/// How long opening waits for a lock that this process only just let go
+/// of: sled's I/O threads release it a moment after the store is closed.
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn open_sled(path: &Path, cache_bytes: u64) -> anyhow::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(path.join("db"))
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|e| open_error(e, path));
+        match opened {
+            Err(e) if e.is::<StoreLocked>() && started.elapsed() < RELEASE_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 

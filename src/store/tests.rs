@@ -302,3 +302,86 @@ fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
     assert_eq!(stored.context, queued.context);
     assert!(due_ids(&store).is_empty());
 }
+
+fn message(
+    fingerprint: &str,
+    disposition: crate::model::Disposition,
+    age_secs: i64,
+) -> crate::model::MessageRecord {
+    crate::model::MessageRecord {
+        fingerprint: fingerprint.into(),
+        raw_key: fingerprint.into(),
+        size: 1,
+        source: crate::model::Source::Pipe,
+        from: None,
+        subject: None,
+        rule: "test".into(),
+        disposition,
+        received_at: Utc::now() - Duration::seconds(age_secs),
+    }
+}
+
+#[test]
+fn the_message_log_counts_and_lists_by_kind_and_indexes_old_stores() {
+    use super::MessageKind::{Ignored, Quarantined, Ticketed};
+    use crate::model::Disposition;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let quarantined = |reason: &str| Disposition::Quarantined {
+        reason: reason.into(),
+    };
+    let records = [
+        message("q-old", quarantined("old"), 30),
+        message(
+            "t",
+            Disposition::NewTicket {
+                ticket: TicketId(1),
+            },
+            20,
+        ),
+        message("q-new", quarantined("new"), 10),
+        message(
+            "i",
+            Disposition::Ignored {
+                ticket: None,
+                reason: "auto-reply".into(),
+            },
+            5,
+        ),
+    ];
+    let mut tx = store.begin();
+    for record in &records {
+        tx.put_message(record).unwrap();
+    }
+    tx.commit().unwrap();
+    let names = |list: Vec<crate::model::MessageRecord>| -> Vec<String> {
+        list.into_iter().map(|m| m.fingerprint).collect()
+    };
+    assert_eq!(store.message_count(Quarantined), 2);
+    assert_eq!(store.message_count(Ticketed), 1);
+    assert_eq!(
+        names(store.messages_of(&[Quarantined], 10).unwrap()),
+        ["q-new", "q-old"]
+    );
+    assert_eq!(
+        names(store.messages_of(&super::MessageKind::ALL, 3).unwrap()),
+        ["i", "q-new", "t"]
+    );
+    assert_eq!(names(store.messages_of(&[Ignored], 10).unwrap()), ["i"]);
+
+    // A store from before the log: no entries and no flag. Opening it
+    // indexes what it holds.
+    let mut tx = store.begin();
+    for record in &records {
+        tx.remove(super::T::MessageLog, super::message_log::tests_key(record));
+    }
+    tx.remove(super::T::Meta, "message_log_v1");
+    tx.commit().unwrap();
+    assert_eq!(store.message_count(Quarantined), 0);
+    drop(store);
+    let store = open(&dir);
+    assert_eq!(
+        names(store.messages_of(&[Quarantined], 10).unwrap()),
+        ["q-new", "q-old"]
+    );
+}

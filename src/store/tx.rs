@@ -33,7 +33,7 @@ impl<'s> WriteTx<'s> {
         }
     }
 
-    fn put(&mut self, tree: T, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+    pub(super) fn put(&mut self, tree: T, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push((tree, key.into(), Some(value.into())));
     }
 
@@ -55,7 +55,7 @@ impl<'s> WriteTx<'s> {
         Ok(())
     }
 
-    fn remove(&mut self, tree: T, key: impl Into<Vec<u8>>) {
+    pub(super) fn remove(&mut self, tree: T, key: impl Into<Vec<u8>>) {
         self.ops.push((tree, key.into(), None));
     }
 
@@ -104,6 +104,7 @@ impl<'s> WriteTx<'s> {
             key.extend_from_slice(record.fingerprint.as_bytes());
             self.put(T::TicketMessages, key, Vec::new());
         }
+        self.log_message(record);
         self.put_json(T::Messages, record.fingerprint.as_bytes(), record)
     }
 

@@ -52,8 +52,12 @@ impl Store {
 
     /// Every entry of `t` whose key starts with `prefix`, ascending.
     pub(super) fn with_prefix(&self, t: T, prefix: &[u8]) -> Entries {
-        let end = prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded);
-        self.entries(t, (Bound::Included(prefix.to_vec()), end), false)
+        self.entries(t, prefix_range(prefix), false)
+    }
+
+    /// Every entry of `t` whose key starts with `prefix`, descending.
+    pub(super) fn with_prefix_desc(&self, t: T, prefix: &[u8]) -> Entries {
+        self.entries(t, prefix_range(prefix), true)
     }
 
     /// Every entry of `t`.
@@ -86,6 +90,11 @@ impl Store {
     ) -> anyhow::Result<Option<V>> {
         self.get(t, key)?.map(|v| self.decode(t, v)).transpose()
     }
+}
+
+fn prefix_range(prefix: &[u8]) -> Range {
+    let end = prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded);
+    (Bound::Included(prefix.to_vec()), end)
 }
 
 /// The smallest key after every key that starts with `prefix`, if any.
