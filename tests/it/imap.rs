@@ -4,13 +4,14 @@
 //!
 //! The conversation test walks the whole story (new mail, acknowledgement,
 //! customer reply, staff `#close`); the others each break something: an
-//! auto-reply, a SIGKILL mid-batch, a SIGKILL while sending, Postfix down,
+//! auto-reply, SIGKILLs at random moments of a backlog, a SIGKILL while
+//! sending, Postfix down,
 //! bad credentials, a missing folder, an untrusted certificate, poisoned
 //! messages, read (`\Seen`) mail and a UIDVALIDITY change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -339,6 +340,17 @@ impl Backlog {
     }
 }
 
+/// The seed of a random fault test: `TICKETD_FAULT_SEED`, else a fresh
+/// one. Printed, so a failure can be replayed.
+fn fault_seed() -> u64 {
+    let seed = std::env::var("TICKETD_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("fault seed: TICKETD_FAULT_SEED={seed}");
+    seed
+}
+
 fn kill9(daemon: &Daemon) {
     let status = Command::new("kill")
         .args(["-KILL", &daemon.pid().to_string()])
@@ -347,13 +359,15 @@ fn kill9(daemon: &Daemon) {
     assert!(status.success());
 }
 
-/// Ingest is exactly once across SIGKILLs in the middle of batches: the
-/// daemon is killed three times at different points of the backlog and
-/// restarted each time. Its SMTP server is unreachable until the last
-/// start, so every alert was queued (never sent) before a kill: each must
-/// arrive exactly once.
+/// Ingest is exactly once across SIGKILLs at random moments of a backlog:
+/// the daemon is killed in five rounds, each at a random point of the
+/// next stretch of the backlog plus a random few milliseconds (so a kill
+/// lands mid-fetch, mid-ingest, mid-flush or mid-move), and restarted each
+/// time. Its SMTP server is unreachable until the last start, so every
+/// alert was queued (never sent) before a kill: each must arrive exactly
+/// once. `TICKETD_FAULT_SEED` replays a run (the seed is printed).
 #[test]
-fn sigkill_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
+fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let Some(Scene {
         _turn,
         stack,
@@ -368,25 +382,39 @@ fn sigkill_in_the_middle_of_a_batch_loses_and_duplicates_nothing() {
         set(c, "outbound.smtp.port", i64::from(free_port()));
     });
     MailStack::edit_mailbox(&mut env, "batch_size", 10);
-    let backlog = Backlog::new("kill", 300);
+    let backlog = Backlog::new("kill", 400);
     let (messages, new_tickets) = (&backlog.messages, backlog.new_tickets());
     stack.append(SUPPORT, "INBOX", messages, false);
 
-    let mut stored_before = 0;
-    for threshold in [30, 120, 210] {
+    let seed = fault_seed();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    const ROUNDS: usize = 5;
+    let (mut stored_before, mut processed_before) = (0, 0);
+    for round in 0..ROUNDS {
+        let stretch = (messages.len() - processed_before) / (ROUNDS - round + 1);
+        let threshold = processed_before + 1 + rng.usize(..stretch.max(1));
         let daemon = Daemon::start(&env);
-        poll_until("part of the backlog to be stored", DEADLINE, || {
-            (stack.count(SUPPORT, "Processed") >= threshold).then_some(())
-        });
+        let deadline = Instant::now() + DEADLINE;
+        while stack.count(SUPPORT, "Processed") < threshold {
+            assert!(
+                Instant::now() < deadline,
+                "no progress in round {round} (seed {seed})"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(rng.u64(..30)));
         kill9(&daemon);
         drop(daemon);
         let stored = records(&env).len();
-        assert!(stored >= stored_before, "stored messages went missing");
+        assert!(
+            stored >= stored_before,
+            "stored messages went missing (seed {seed})"
+        );
         assert!(
             stored < messages.len(),
-            "the kill at {threshold} came too late to test anything"
+            "kill {round} came too late to test anything (seed {seed})"
         );
-        stored_before = stored;
+        (stored_before, processed_before) = (stored, stack.count(SUPPORT, "Processed"));
     }
 
     env.edit_config(|c| set(c, "outbound.smtp.port", i64::from(stack.smtp_port)));
