@@ -113,9 +113,9 @@ impl Engine {
     }
 
     /// Commits `ops` (see the module doc). Called with the write lock.
-    pub fn commit(&self, writer: &mut Writer, ops: &[Op]) -> anyhow::Result<()> {
+    pub fn commit(&self, writer: &mut Writer, ops: Vec<Op>) -> anyhow::Result<()> {
         writer.blobs.write_out()?;
-        writer.journal.append(ops)?;
+        writer.journal.append(&ops)?;
         let pending = {
             let mut overlay = self
                 .shared

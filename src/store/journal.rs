@@ -149,22 +149,27 @@ impl Journal {
 }
 
 fn encode_record(ops: &[Op]) -> Vec<u8> {
-    let mut body = Vec::new();
+    let size: usize = ops
+        .iter()
+        .map(|op| 10 + op.key.len() + op.value.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut record = Vec::with_capacity(HEADER + size);
+    record.extend_from_slice(&[0; HEADER]);
     for op in ops {
-        body.push(op.tree);
-        put_bytes(&mut body, &op.key);
+        record.push(op.tree);
+        put_bytes(&mut record, &op.key);
         match &op.value {
             Some(value) => {
-                body.push(1);
-                put_bytes(&mut body, value);
+                record.push(1);
+                put_bytes(&mut record, value);
             }
-            None => body.push(0),
+            None => record.push(0),
         }
     }
-    let mut record = Vec::with_capacity(HEADER + body.len());
-    record.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    record.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    record.extend_from_slice(&body);
+    let body_len = (record.len() - HEADER) as u32;
+    let crc = crc32fast::hash(&record[HEADER..]);
+    record[..4].copy_from_slice(&body_len.to_le_bytes());
+    record[4..HEADER].copy_from_slice(&crc.to_le_bytes());
     record
 }
 

@@ -69,11 +69,11 @@ impl Overlay {
         }
     }
 
-    pub fn apply(&mut self, ops: &[Op]) {
-        for op in ops {
-            self.pending.trees[op.tree as usize].insert(op.key.clone(), op.value.clone());
-        }
+    pub fn apply(&mut self, ops: Vec<Op>) {
         self.pending.ops += ops.len();
+        for op in ops {
+            self.pending.trees[op.tree as usize].insert(op.key, op.value);
+        }
     }
 
     /// Writes committed since the last seal.
@@ -260,13 +260,13 @@ mod tests {
             key: key.into(),
             value: value.map(Into::into),
         };
-        overlay.apply(&[
+        overlay.apply(vec![
             op("k", Some("old")),
             op("gone", Some("x")),
             op("kept", Some("1")),
         ]);
         overlay.seal(Some(7));
-        overlay.apply(&[op("k", Some("new")), op("gone", None)]);
+        overlay.apply(vec![op("k", Some("new")), op("gone", None)]);
         assert_eq!(overlay.get(1, b"k"), Some(Some(b"new".to_vec())));
         assert_eq!(overlay.get(1, b"gone"), Some(None));
         assert_eq!(overlay.get(1, b"kept"), Some(Some(b"1".to_vec())));

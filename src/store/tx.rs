@@ -250,7 +250,7 @@ impl<'s> WriteTx<'s> {
                 value,
             })
             .collect();
-        self.store.inner.commit(&mut self.writer, &ops)
+        self.store.inner.commit(&mut self.writer, ops)
     }
 }
 
