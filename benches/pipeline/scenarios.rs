@@ -82,8 +82,9 @@ async fn drain_seconds(stack: &Stack, install: &Install, total: u32) -> anyhow::
     Ok((seconds, rss))
 }
 
-/// Backlog: the plain client's fetch rate of a full INBOX, then
-/// ticketd's full ingest of it.
+/// Backlog: the plain client's fetch rate of a full INBOX (the target's
+/// reference), the same client fetching and moving it like ticketd must,
+/// then ticketd's full ingest of it.
 pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<Row>> {
     clean(stack, &[SUPPORT])?;
     let messages: Vec<Vec<u8>> = corpus::backlog("backlog", n, 7, &person)
@@ -96,6 +97,12 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
         bail!("the plain client fetched {fetched} of {n}");
     }
     let raw_rate = n as f64 / raw_seconds;
+    let (moved, move_seconds) = stack.raw_fetch_and_move(SUPPORT).await?;
+    if moved != n {
+        bail!("the plain client moved {moved} of {n}");
+    }
+    clean(stack, &[SUPPORT])?;
+    stack.fill_inbox(SUPPORT, &messages)?;
     let install = Install::new(&work.join("backlog"), stack, Outbound::Parked)?;
     let (seconds, rss) = drain_seconds(stack, &install, n as u32).await?;
     let rate = n as f64 / seconds;
@@ -108,6 +115,12 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
                 bytes / 1_000_000
             ),
             raw_rate,
+            "msg/s",
+        ),
+        row(
+            "backlog",
+            "plain IMAP fetch + UID MOVE, 200 at a time",
+            n as f64 / move_seconds,
             "msg/s",
         ),
         row("backlog", "ticketd full ingest", rate, "msg/s"),

@@ -147,6 +147,31 @@ impl Stack {
         session.logout().await?;
         Ok((fetches.len(), bytes, seconds))
     }
+
+    /// A plain client that does what any exactly-once consumer must: fetch
+    /// 200 messages at a time and `UID MOVE` each batch to Processed.
+    /// Returns (messages moved, seconds).
+    pub async fn raw_fetch_and_move(&self, user: &str) -> anyhow::Result<(usize, f64)> {
+        let mut session = self.session(user).await?;
+        session.create("Processed").await.ok();
+        session.select("INBOX").await?;
+        let started = Instant::now();
+        let mut uids: Vec<u32> = session.uid_search("ALL").await?.into_iter().collect();
+        uids.sort_unstable();
+        for batch in uids.chunks(200) {
+            let set = format!("{}:{}", batch[0], batch[batch.len() - 1]);
+            let fetched: Vec<_> = session
+                .uid_fetch(&set, "BODY.PEEK[]")
+                .await?
+                .try_collect()
+                .await?;
+            anyhow::ensure!(fetched.len() == batch.len(), "a batch came back short");
+            session.uid_mv(&set, "Processed").await?;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        session.logout().await?;
+        Ok((uids.len(), seconds))
+    }
 }
 
 fn mail_owner(dir: &std::path::Path) -> anyhow::Result<(u32, u32)> {
