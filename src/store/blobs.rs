@@ -126,12 +126,19 @@ impl BlobWriter {
         if self.unwritten.is_empty() {
             return Ok(());
         }
-        self.file.write_all(&self.unwritten).with_context(|| {
-            format!(
-                "Writing {}",
-                segment_path(&self.dir, self.segment).display()
-            )
-        })?;
+        if let Err(e) = self.file.write_all(&self.unwritten) {
+            // Later values must land where their references say: drop the
+            // partial write and this commit's values.
+            let written = self.len - self.unwritten.len() as u64;
+            self.file.set_len(written).ok();
+            self.discard_unwritten();
+            return Err(e).with_context(|| {
+                format!(
+                    "Writing {}",
+                    segment_path(&self.dir, self.segment).display()
+                )
+            });
+        }
         self.unwritten.clear();
         Ok(())
     }

@@ -176,7 +176,14 @@ impl Engine {
             drop(wake);
             handle.join().ok();
         }
-        if self.abandoned.load(Ordering::SeqCst) {
+        let unapplied = self
+            .shared
+            .overlay
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .sealed_layers();
+        if self.abandoned.load(Ordering::SeqCst) || unapplied > 0 {
+            // The journal keeps what sled lacks; the next open replays it.
             return Ok(());
         }
         self.shared.db.flush().context("Flushing the store")?;
@@ -206,10 +213,17 @@ impl Shared {
                     _ => continue,
                 }
             };
-            if let Err(e) = self.apply_layer(&layer) {
+            let applied =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_layer(&layer)))
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("sled panicked")));
+            if let Err(e) = applied {
                 tracing::error!("store: writing to sled failed, retrying in 1 s: {e:#}");
-                std::thread::sleep(Duration::from_secs(1));
-                continue;
+                // Closing gives up: the journal keeps the layer for the
+                // next open.
+                match woken.recv_timeout(Duration::from_secs(1)) {
+                    Err(RecvTimeoutError::Disconnected) => return,
+                    _ => continue,
+                }
             }
             self.overlay
                 .write()

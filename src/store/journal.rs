@@ -109,12 +109,17 @@ impl Journal {
     /// durable after [`Journal::sync`]).
     pub fn append(&mut self, ops: &[Op]) -> anyhow::Result<()> {
         let record = encode_record(ops);
-        self.file.write_all(&record).with_context(|| {
-            format!(
-                "Writing the store journal {}",
-                file_path(&self.dir, self.generation).display()
-            )
-        })?;
+        if let Err(e) = self.file.write_all(&record) {
+            // A partial record would end every later replay early: cut it
+            // off so the next commit starts on a record boundary.
+            self.file.set_len(self.len).ok();
+            return Err(e).with_context(|| {
+                format!(
+                    "Writing the store journal {}",
+                    file_path(&self.dir, self.generation).display()
+                )
+            });
+        }
         self.len += record.len() as u64;
         Ok(())
     }
