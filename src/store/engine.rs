@@ -164,9 +164,10 @@ impl Engine {
 
     fn close(&self) -> anyhow::Result<()> {
         let mut writer = self.lock_writer();
-        if !self.abandoned.load(Ordering::SeqCst) {
-            self.flush_locked(&mut writer)?;
-        }
+        let flushed = match self.abandoned.load(Ordering::SeqCst) {
+            true => Ok(()),
+            false => self.flush_locked(&mut writer),
+        };
         let applier = self
             .applier
             .lock()
@@ -176,6 +177,7 @@ impl Engine {
             drop(wake);
             handle.join().ok();
         }
+        flushed?;
         let unapplied = self
             .shared
             .overlay
