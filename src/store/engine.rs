@@ -33,7 +33,7 @@ use super::{BLOB_TREES, TREE_NAMES};
 
 /// Once the current journal file holds this much, it is closed; sled is
 /// flushed and the file deleted when its writes are in (bounds replay).
-const JOURNAL_LIMIT: u64 = 64 << 20;
+const JOURNAL_LIMIT: u64 = if cfg!(test) { 64 << 10 } else { 64 << 20 };
 /// A commit that leaves more pending writes than this flushes at once
 /// (bounds memory when a caller never flushes).
 const PENDING_LIMIT: usize = 200_000;

@@ -385,3 +385,59 @@ fn the_message_log_counts_and_lists_by_kind_and_indexes_old_stores() {
         ["q-new", "q-old"]
     );
 }
+
+#[test]
+fn full_journal_files_are_deleted_once_sled_holds_them_and_a_crash_after_that_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    // Several journal files at the test build's 64 KiB limit.
+    for n in 1..=400 {
+        commit_sample(&store, n);
+        if n % 20 == 0 {
+            store.flush().unwrap();
+        }
+    }
+    let journal_files = || {
+        std::fs::read_dir(dir.path().join("journal"))
+            .unwrap()
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while journal_files() > 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} journal files remain",
+            journal_files()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let newest = std::fs::read_dir(dir.path().join("journal"))
+        .unwrap()
+        .filter_map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_str()?
+                .strip_suffix(".log")?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap();
+    assert!(newest >= 3, "the journal was never rotated ({newest})");
+    commit_sample(&store, 401);
+    store.simulate_crash();
+    let store = open(&dir);
+    assert_eq!(store.ticket_count().unwrap(), 401);
+    for n in [1u32, 150, 400, 401] {
+        let text = &store.comments(TicketId(u64::from(n))).unwrap()[0].text;
+        assert!(
+            text.starts_with(&format!("comment {n} ")),
+            "{n}: {text:.20}"
+        );
+        assert_eq!(
+            store.outbox_item(u64::from(n)).unwrap().unwrap().context["n"],
+            n
+        );
+    }
+    assert_eq!(journal_files(), 1, "a replayed journal is emptied");
+}
