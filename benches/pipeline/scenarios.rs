@@ -107,6 +107,7 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
     let (seconds, rss) = drain_seconds(stack, &install, n as u32).await?;
     let rate = n as f64 / seconds;
     let ratio = rate / raw_rate;
+    let flag_rate = n as f64 / flag_seconds(stack, work, &messages).await?;
     Ok(vec![
         row(
             "backlog",
@@ -124,6 +125,12 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
             "msg/s",
         ),
         row("backlog", "ticketd full ingest", rate, "msg/s"),
+        row(
+            "backlog",
+            "ticketd full ingest, on_processed = \"flag\" (no move)",
+            flag_rate,
+            "msg/s",
+        ),
         judged(
             row("backlog", "ingest / plain fetch", ratio * 100.0, "%"),
             ">= 25 %",
@@ -131,6 +138,23 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
         ),
         row("backlog", "ticketd peak RSS", rss as f64 / 1024.0, "MiB"),
     ])
+}
+
+/// Seconds ticketd takes to ingest `messages` when it flags processed
+/// mail `\Seen` instead of moving it (Dovecot's move is the costly part
+/// of marking).
+async fn flag_seconds(stack: &Stack, work: &Path, messages: &[Vec<u8>]) -> anyhow::Result<f64> {
+    clean(stack, &[SUPPORT])?;
+    stack.fill_inbox(SUPPORT, messages)?;
+    let mut install = Install::new(&work.join("backlog-flag"), stack, Outbound::Parked)?;
+    install.set_mailbox("on_processed", "flag")?;
+    let daemon = install.serve()?;
+    let started = Instant::now();
+    stack.wait_seen(SUPPORT, messages.len(), LIMIT).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    daemon.stop()?;
+    clean(stack, &[SUPPORT])?;
+    Ok(seconds)
 }
 
 /// Latency: mails sent by SMTP at a steady rate until each

@@ -127,6 +127,25 @@ impl Stack {
         }
     }
 
+    /// Polls until `target` messages of `user`'s INBOX carry `\Seen`.
+    pub async fn wait_seen(
+        &self,
+        user: &str,
+        target: usize,
+        limit: Duration,
+    ) -> anyhow::Result<()> {
+        let mut session = self.session(user).await?;
+        session.select("INBOX").await?;
+        let deadline = Instant::now() + limit;
+        while session.uid_search("SEEN").await?.len() < target {
+            if Instant::now() > deadline {
+                bail!("{user}'s INBOX did not reach {target} seen messages in {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
     /// The plain client: fetches every message of INBOX with one
     /// `UID FETCH 1:* BODY.PEEK[]`. Returns (messages, bytes, seconds).
     pub async fn raw_fetch(&self, user: &str) -> anyhow::Result<(usize, usize, f64)> {

@@ -108,6 +108,15 @@ impl Install {
     }
 
     /// Writes the configuration file.
+    /// Sets a key of the watched mailbox (`[[inbound.imap]]`) and writes.
+    pub fn set_mailbox(&mut self, key: &str, value: impl Into<toml::Value>) -> anyhow::Result<()> {
+        let mailbox = self.config["inbound"]["imap"][0]
+            .as_table_mut()
+            .context("the mailbox table")?;
+        mailbox.insert(key.into(), value.into());
+        self.write()
+    }
+
     pub fn write(&self) -> anyhow::Result<()> {
         std::fs::write(self.config_path(), toml::to_string(&self.config)?)?;
         Ok(())
