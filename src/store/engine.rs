@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ const MAX_SEALED: usize = 4;
 pub(super) struct Shared {
     pub db: sled::Db,
     pub trees: Vec<sled::Tree>,
-    pub overlay: RwLock<Overlay>,
+    overlay: RwLock<Overlay>,
     pub blobs: BlobReader,
     journal_dir: PathBuf,
     drained: (Mutex<()>, Condvar),
@@ -117,11 +117,7 @@ impl Engine {
         writer.blobs.write_out()?;
         writer.journal.append(&ops)?;
         let pending = {
-            let mut overlay = self
-                .shared
-                .overlay
-                .write()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut overlay = self.shared.overlay_mut();
             overlay.apply(ops);
             overlay.pending_ops()
         };
@@ -139,11 +135,7 @@ impl Engine {
             true => Some(writer.journal.rotate()?),
             false => None,
         };
-        self.shared
-            .overlay
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .seal(closes_journal);
+        self.shared.overlay_mut().seal(closes_journal);
         if let Some((wake, _)) = self
             .applier
             .lock()
@@ -178,12 +170,7 @@ impl Engine {
             handle.join().ok();
         }
         flushed?;
-        let unapplied = self
-            .shared
-            .overlay
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .sealed_layers();
+        let unapplied = self.shared.overlay().sealed_layers();
         if self.abandoned.load(Ordering::SeqCst) || unapplied > 0 {
             // The journal keeps what sled lacks; the next open replays it.
             return Ok(());
@@ -202,13 +189,19 @@ impl Drop for Engine {
 }
 
 impl Shared {
+    /// The overlay, for reading (a poisoned lock is still consistent:
+    /// every change to the overlay is a single call).
+    pub fn overlay(&self) -> RwLockReadGuard<'_, Overlay> {
+        self.overlay.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn overlay_mut(&self) -> RwLockWriteGuard<'_, Overlay> {
+        self.overlay.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn run_applier(&self, woken: &mpsc::Receiver<()>) {
         loop {
-            let next = self
-                .overlay
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .oldest_sealed();
+            let next = self.overlay().oldest_sealed();
             let Some(layer) = next else {
                 match woken.recv_timeout(Duration::from_secs(1)) {
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -227,10 +220,7 @@ impl Shared {
                     _ => continue,
                 }
             }
-            self.overlay
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .drop_oldest_sealed();
+            self.overlay_mut().drop_oldest_sealed();
             let (lock, applied) = &self.drained;
             let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
             applied.notify_all();
@@ -249,13 +239,7 @@ impl Shared {
     fn wait_for_applier(&self, max_sealed: usize) {
         let (lock, applied) = &self.drained;
         let mut guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        while self
-            .overlay
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .sealed_layers()
-            > max_sealed
-        {
+        while self.overlay().sealed_layers() > max_sealed {
             guard = applied
                 .wait_timeout(guard, Duration::from_millis(50))
                 .unwrap_or_else(|p| p.into_inner())

@@ -18,13 +18,7 @@ impl Store {
     /// The value stored under `key`, as committed (blob references left
     /// as they are).
     pub(super) fn get(&self, t: T, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
-        let pending = self
-            .inner
-            .shared
-            .overlay
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(t as usize, key);
+        let pending = self.inner.shared.overlay().get(t as usize, key);
         match pending {
             Some(value) => Ok(value),
             None => Ok(self.tree(t).get(key)?.map(|v| v.to_vec())),
@@ -35,13 +29,7 @@ impl Store {
     pub(super) fn entries(&self, t: T, range: Range, descending: bool) -> Entries {
         // The overlay is copied before sled is read: a flush that moves it
         // into sled meanwhile then changes nothing this read returns.
-        let pending = self
-            .inner
-            .shared
-            .overlay
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .entries(t as usize, &range);
+        let pending = self.inner.shared.overlay().entries(t as usize, &range);
         let base = self.tree(t).range::<Vec<u8>, _>(range);
         if descending {
             Box::new(Merged::new(base.rev(), pending, true))
