@@ -11,7 +11,8 @@
 //! - **Applier** (one thread): writes sealed layers into sled, oldest
 //!   first, off the ingest path; when a layer closes a journal file, it
 //!   flushes sled and deletes the journal files sled now covers. A flush
-//!   waits while more than [`MAX_SEALED`] layers queue up.
+//!   waits while more than [`MAX_SEALED`] layers queue up, and frees the
+//!   layers the applier is done with.
 //! - **Recovery** (open): journal records left by a crash are applied to
 //!   sled up to the first torn one, or the first whose large values did
 //!   not reach the disk (no flush covered it, so nothing after it was
@@ -48,6 +49,12 @@ pub(super) struct Shared {
     pub blobs: BlobReader,
     journal_dir: PathBuf,
     drained: (Mutex<()>, Condvar),
+    /// Layers the applier has written, freed by the next flush on the
+    /// committing side, which allocated them: glibc's free of another
+    /// thread's memory takes that thread's arena lock, and the applier
+    /// freeing whole layers held up the ingest thread's every allocation
+    /// (in-process ingest ran about 15% faster once this moved).
+    retired: Mutex<Vec<Arc<Layer>>>,
 }
 
 /// The append-only files, written under the write lock.
@@ -84,6 +91,7 @@ impl Engine {
             blobs: BlobReader::new(&blob_dir),
             journal_dir: journal_dir.clone(),
             drained: (Mutex::new(()), Condvar::new()),
+            retired: Mutex::new(Vec::new()),
         });
         std::fs::create_dir_all(&journal_dir)
             .with_context(|| format!("Creating {}", journal_dir.display()))?;
@@ -129,6 +137,7 @@ impl Engine {
 
     /// Makes every commit so far durable. Called with the write lock.
     pub fn flush_locked(&self, writer: &mut Writer) -> anyhow::Result<()> {
+        self.shared.free_retired_layers();
         writer.blobs.sync()?;
         writer.journal.sync()?;
         let closes_journal = match writer.journal.len() > JOURNAL_LIMIT {
@@ -199,6 +208,15 @@ impl Shared {
         self.overlay.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn retired_layers(&self) -> MutexGuard<'_, Vec<Arc<Layer>>> {
+        self.retired.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn free_retired_layers(&self) {
+        let retired = std::mem::take(&mut *self.retired_layers());
+        drop(retired);
+    }
+
     fn run_applier(&self, woken: &mpsc::Receiver<()>) {
         loop {
             let next = self.overlay().oldest_sealed();
@@ -221,6 +239,7 @@ impl Shared {
                 }
             }
             self.overlay_mut().drop_oldest_sealed();
+            self.retired_layers().push(layer);
             let (lock, applied) = &self.drained;
             let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
             applied.notify_all();
