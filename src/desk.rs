@@ -17,9 +17,8 @@ use crate::model::{
     Attachment, AuthorRole, Comment, DeliveryProblem, EventKind, Origin, RecipientDelivery, Status,
     Ticket, TicketEvent, TicketId, TicketLinks, Visibility, normalize_address,
 };
-use crate::notify::queue::{Trigger, new_item, queue_alerts};
-use crate::outbox::OutboxStatus;
-use crate::rules::{Action, AlertIntent, EventContext, evaluate};
+use crate::notify::queue::{EventAlerts, Trigger, queue_alerts};
+use crate::rules::{Action, EventContext, evaluate};
 use crate::store::{Store, WriteTx};
 use crate::token::ThreadKey;
 
@@ -182,40 +181,14 @@ impl Desk {
             comment,
             config: &self.config,
         };
-        let mut intents: Vec<AlertIntent> = Vec::new();
-        let mut held = Vec::new();
+        let mut alerts = EventAlerts::default();
         for action in evaluate(&ctx) {
             match action {
-                Action::Notify(intent) => intents.push(intent),
-                Action::Hold { intent, reason } => held.push((intent, reason)),
+                Action::Notify(intent) => alerts.notify.push(intent),
+                Action::Hold { intent, reason } => alerts.held.push((intent, reason)),
             }
         }
-        queue_alerts(self, tx, ticket, &intents, comment, trigger)?;
-        for (intent, reason) in held {
-            self.queue_held(tx, ticket, &intent, reason, comment, trigger)?;
-        }
-        Ok(())
-    }
-
-    /// Stores a held-back alert as a suppressed outbox item with its
-    /// reason, so `tickets show` and `outbox list` say what was not sent.
-    fn queue_held(
-        &self,
-        tx: &mut WriteTx<'_>,
-        ticket: &Ticket,
-        intent: &AlertIntent,
-        reason: String,
-        comment: Option<&Comment>,
-        trigger: &Trigger,
-    ) -> anyhow::Result<()> {
-        for recipient in &intent.recipients {
-            let id = tx.next_outbox_id()?;
-            let mut item = new_item(self, id, ticket, intent, recipient, comment, trigger);
-            item.status = OutboxStatus::Suppressed {
-                rule: reason.clone(),
-            };
-            tx.put_outbox(&item, None)?;
-        }
+        queue_alerts(self, tx, ticket, &alerts, comment, trigger)?;
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use crate::model::{
     TicketEvent, TicketId, Visibility, normalize_address,
 };
 use crate::notify::compose::template_context;
-use crate::notify::queue::{Trigger, new_item};
+use crate::notify::queue::{Trigger, new_item, snapshot};
 use crate::notify::templates::Templates;
 use crate::outbox::{OutboxItem, OutboxStatus};
 use crate::rules::{AlertIntent, AlertKind};
@@ -515,7 +515,7 @@ fn retry_outbox(desk: &Desk, id: Option<u64>) -> Result<Response, OpError> {
         next.status = OutboxStatus::Pending;
         next.attempts = 0;
         next.next_attempt_at = chrono::Utc::now();
-        tx.put_outbox(&next, Some(item))?;
+        tx.put_outbox(&next, item)?;
         count += 1;
     }
     tx.commit()?;
@@ -590,15 +590,8 @@ fn render_template(desk: &Desk, name: &str, id: TicketId) -> Result<Response, Op
         rule: "preview",
     };
     let trigger = Trigger::default();
-    let item = new_item(
-        desk,
-        0,
-        &ticket,
-        &intent,
-        &ticket.requester,
-        comments.last(),
-        &trigger,
-    );
+    let mut item = new_item(desk, 0, &ticket, &intent, &ticket.requester, &trigger);
+    item.context = snapshot(&ticket, comments.last());
     let templates = Templates::new(desk.config.templates_dir.clone());
     let rendered = templates
         .render(name, &template_context(&item, &desk.config))

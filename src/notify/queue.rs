@@ -41,38 +41,73 @@ pub struct Trigger {
     pub declines_auto_replies: Option<String>,
 }
 
-/// Queues every intent; returns the new outbox item ids.
+/// What the rules asked of one event: alerts to queue, and alerts a rule
+/// held back (stored as suppressed, with the reason).
+#[derive(Debug, Default)]
+pub struct EventAlerts {
+    /// Alerts to queue (the loop guard still checks each).
+    pub notify: Vec<AlertIntent>,
+    /// Alerts held back, with the reason.
+    pub held: Vec<(AlertIntent, String)>,
+}
+
+impl EventAlerts {
+    fn recipients(&self) -> usize {
+        let held = self.held.iter().map(|(intent, _)| intent);
+        self.notify
+            .iter()
+            .chain(held)
+            .map(|i| i.recipients.len())
+            .sum()
+    }
+}
+
+/// Queues one event's alerts, all rendered from one snapshot of the
+/// ticket and comment; returns the new outbox item ids.
 pub fn queue_alerts(
     desk: &Desk,
     tx: &mut WriteTx<'_>,
     ticket: &Ticket,
-    intents: &[AlertIntent],
+    alerts: &EventAlerts,
     comment: Option<&Comment>,
     trigger: &Trigger,
 ) -> anyhow::Result<Vec<u64>> {
+    if alerts.recipients() == 0 {
+        return Ok(Vec::new());
+    }
+    let context = tx.put_alert_context(&snapshot(ticket, comment))?;
     let mut guard = LoopGuard::new(desk, ticket.id);
     let mut ids = Vec::new();
-    for intent in intents {
+    for intent in &alerts.notify {
         for recipient in &intent.recipients {
             let id = tx.next_outbox_id()?;
-            let mut item = new_item(desk, id, ticket, intent, recipient, comment, trigger);
+            let mut item = new_item(desk, id, ticket, intent, recipient, trigger);
             item.status = guard.check(tx, intent, recipient, trigger)?;
-            tx.put_outbox(&item, None)?;
+            tx.put_new_outbox(&item, &context)?;
             ids.push(id);
         }
     }
     guard.write(tx)?;
+    for (intent, reason) in &alerts.held {
+        for recipient in &intent.recipients {
+            let id = tx.next_outbox_id()?;
+            let mut item = new_item(desk, id, ticket, intent, recipient, trigger);
+            item.status = suppressed(reason.clone());
+            tx.put_new_outbox(&item, &context)?;
+            ids.push(id);
+        }
+    }
     Ok(ids)
 }
 
-/// A pending item for one recipient of an intent (not yet stored).
+/// A pending item for one recipient of an intent (not yet stored; its
+/// `context` is left empty, see [`WriteTx::put_new_outbox`]).
 pub fn new_item(
     desk: &Desk,
     id: u64,
     ticket: &Ticket,
     intent: &AlertIntent,
     recipient: &str,
-    comment: Option<&Comment>,
     trigger: &Trigger,
 ) -> OutboxItem {
     let event = intent.kind.event_name();
@@ -98,7 +133,7 @@ pub fn new_item(
             .clone()
             .or_else(|| ticket.root_message_id.clone()),
         references: references(ticket, trigger),
-        context: snapshot(ticket, comment),
+        context: serde_json::Value::Null,
         status: OutboxStatus::Pending,
         attempts: 0,
         next_attempt_at: now,

@@ -114,7 +114,7 @@ fn record(desk: &Desk, item: OutboxItem, result: &SendResult) -> anyhow::Result<
         }
     }
     let mut tx = desk.store.begin();
-    tx.put_outbox(&next, Some(&item))?;
+    tx.put_outbox(&next, &item)?;
     tx.commit()
 }
 

@@ -54,7 +54,7 @@ use anyhow::Context;
 
 pub use checkpoint::{MailboxCheckpoint, UnmarkedMessage};
 pub use message_log::MessageKind;
-pub use tx::WriteTx;
+pub use tx::{AlertContext, WriteTx};
 
 /// Schema version written by this build; bump with a migration.
 const SCHEMA_VERSION: u64 = 1;

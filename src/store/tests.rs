@@ -20,7 +20,7 @@ fn item(id: u64, due_in_secs: i64) -> OutboxItem {
         message_id: format!("m{id}@x"),
         in_reply_to: None,
         references: vec![],
-        context: serde_json::json!({}),
+        context: serde_json::Value::Null,
         status: OutboxStatus::Pending,
         attempts: 0,
         next_attempt_at: Utc::now() + Duration::seconds(due_in_secs),
@@ -72,9 +72,10 @@ fn outbox_due_index_follows_status_changes() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let mut tx = store.begin();
-    tx.put_outbox(&item(1, -5), None).unwrap();
-    tx.put_outbox(&item(2, 3600), None).unwrap();
-    tx.put_outbox(&item(3, -10), None).unwrap();
+    let context = tx.put_alert_context(&serde_json::json!({})).unwrap();
+    tx.put_new_outbox(&item(1, -5), &context).unwrap();
+    tx.put_new_outbox(&item(2, 3600), &context).unwrap();
+    tx.put_new_outbox(&item(3, -10), &context).unwrap();
     tx.commit().unwrap();
     let due = due_ids(&store);
     assert_eq!(due, [3, 1], "only due items, oldest due first");
@@ -84,7 +85,7 @@ fn outbox_due_index_follows_status_changes() {
     let mut sent = before.clone();
     sent.status = OutboxStatus::Sent { at: Utc::now() };
     let mut tx = store.begin();
-    tx.put_outbox(&sent, Some(&before)).unwrap();
+    tx.put_outbox(&sent, &before).unwrap();
     tx.commit().unwrap();
     let due = due_ids(&store);
     assert_eq!(due, [3]);
@@ -219,8 +220,10 @@ fn commit_sample(store: &Store, n: u32) {
         .unwrap();
     let mut alert = item(u64::from(n), 0);
     alert.ticket = id;
-    alert.context = serde_json::json!({ "n": n, "body": "y".repeat(2000) });
-    tx.put_outbox(&alert, None).unwrap();
+    let context = tx
+        .put_alert_context(&serde_json::json!({ "n": n, "body": "y".repeat(2000) }))
+        .unwrap();
+    tx.put_new_outbox(&alert, &context).unwrap();
     tx.commit().unwrap();
 }
 
@@ -293,7 +296,7 @@ fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
     let mut sent = queued.clone();
     sent.status = OutboxStatus::Sent { at: Utc::now() };
     let mut tx = store.begin();
-    tx.put_outbox(&sent, Some(&queued)).unwrap();
+    tx.put_outbox(&sent, &queued).unwrap();
     tx.commit().unwrap();
     store.flush().unwrap();
     assert_eq!(std::fs::metadata(&segment).unwrap().len(), written);
@@ -301,6 +304,31 @@ fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
     assert_eq!(stored.status, sent.status);
     assert_eq!(stored.context, queued.context);
     assert!(due_ids(&store).is_empty());
+}
+
+#[test]
+fn items_of_one_event_share_one_stored_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let segment = dir.path().join("blobs/00000001.seg");
+    let mut tx = store.begin();
+    let context = tx
+        .put_alert_context(&serde_json::json!({ "body": "z".repeat(5000) }))
+        .unwrap();
+    for id in 1..=3 {
+        tx.put_new_outbox(&item(id, 0), &context).unwrap();
+    }
+    tx.commit().unwrap();
+    store.flush().unwrap();
+    let written = std::fs::metadata(&segment).unwrap().len();
+    assert!(
+        (5000..10_000).contains(&written),
+        "one copy of the context, not three: {written} bytes"
+    );
+    for id in 1..=3 {
+        let stored = store.outbox_item(id).unwrap().unwrap();
+        assert_eq!(stored.context["body"].as_str().unwrap().len(), 5000);
+    }
 }
 
 fn message(

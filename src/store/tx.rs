@@ -12,6 +12,10 @@ use super::{Store, T, due_key, seq_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
+/// An alert context stored by [`WriteTx::put_alert_context`], for the
+/// items that render from it.
+pub struct AlertContext(Vec<u8>);
+
 /// A pending atomic write. Dropping it without [`WriteTx::commit`] writes
 /// nothing.
 pub struct WriteTx<'s> {
@@ -132,8 +136,39 @@ impl<'s> WriteTx<'s> {
         self.remove(T::Correlations, key.as_bytes());
     }
 
-    /// Inserts or updates an outbox item, keeping the due index in step.
-    pub fn put_outbox(
+    /// Stores the template context of one event's alerts (written once,
+    /// whatever the number of items that share it).
+    pub fn put_alert_context(
+        &mut self,
+        context: &serde_json::Value,
+    ) -> anyhow::Result<AlertContext> {
+        let bytes = serde_json::to_vec(context).context("Encoding an alert")?;
+        let blob = self.writer.blobs.append(&bytes)?;
+        Ok(AlertContext(blob.encode()))
+    }
+
+    /// Inserts a new outbox item rendered from `context` (the item's own
+    /// `context` field is not stored), indexed under its ticket and, when
+    /// pending, by due time.
+    pub fn put_new_outbox(
+        &mut self,
+        item: &OutboxItem,
+        context: &AlertContext,
+    ) -> anyhow::Result<()> {
+        let mut key = item.ticket.0.to_be_bytes().to_vec();
+        key.extend_from_slice(&item.id.to_be_bytes());
+        self.put(T::TicketOutbox, key, Vec::new());
+        self.put(T::OutboxContext, item.id.to_be_bytes(), context.0.clone());
+        self.put_outbox_record(item, None)
+    }
+
+    /// Updates an outbox item, keeping the due index in step. Its context
+    /// never changes; only the small record is rewritten.
+    pub fn put_outbox(&mut self, item: &OutboxItem, previous: &OutboxItem) -> anyhow::Result<()> {
+        self.put_outbox_record(item, Some(previous))
+    }
+
+    fn put_outbox_record(
         &mut self,
         item: &OutboxItem,
         previous: Option<&OutboxItem>,
@@ -141,21 +176,15 @@ impl<'s> WriteTx<'s> {
         if let Some(prev) = previous.filter(|p| p.status == OutboxStatus::Pending) {
             self.remove(T::OutboxDue, due_key(prev.next_attempt_at, prev.id));
         }
-        if previous.is_none() {
-            let mut key = item.ticket.0.to_be_bytes().to_vec();
-            key.extend_from_slice(&item.id.to_be_bytes());
-            self.put(T::TicketOutbox, key, Vec::new());
-            // The context never changes; status updates rewrite only the
-            // small record below.
-            let context = serde_json::to_vec(&item.context).context("Encoding an alert")?;
-            self.put_blob(T::OutboxContext, item.id.to_be_bytes(), &context)?;
-        }
         if item.status == OutboxStatus::Pending {
             self.put(
                 T::OutboxDue,
                 due_key(item.next_attempt_at, item.id),
                 Vec::new(),
             );
+        }
+        if item.context.is_null() {
+            return self.put_json(T::Outbox, item.id.to_be_bytes(), item);
         }
         let record = OutboxItem {
             context: serde_json::Value::Null,
