@@ -129,24 +129,36 @@ fn is_header_block(lines: &[&str], i: usize) -> bool {
 
 /// Number of lines (1 to 3) starting at `i` that form an attribution line.
 fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
+    let window = lines.get(i..)?;
+    let usable = window
+        .iter()
+        .take(3)
+        .map(|l| l.trim())
+        .take_while(|l| !l.is_empty() && !l.starts_with('>'))
+        .count();
+    // Every attribution ends in a colon: most lines are rejected here,
+    // without joining them or running the regex on them.
+    if !window[..usable].iter().any(|l| ends_with_colon(l.trim())) {
+        return None;
+    }
     let mut joined = String::new();
-    for (n, line) in lines.get(i..)?.iter().take(3).enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('>') {
-            return None;
-        }
+    for (n, line) in window[..usable].iter().enumerate() {
         if !joined.is_empty() {
             joined.push(' ');
         }
-        joined.push_str(line);
+        joined.push_str(line.trim());
         if joined.chars().count() > 400 {
             return None;
         }
-        if ATTRIBUTION.is_match(&joined) {
+        if ends_with_colon(&joined) && ATTRIBUTION.is_match(&joined) {
             return Some(n + 1);
         }
     }
     None
+}
+
+fn ends_with_colon(text: &str) -> bool {
+    text.ends_with([':', '：'])
 }
 
 fn is_quoted(line: &str) -> bool {
@@ -201,7 +213,7 @@ fn is_bare_attribution(lines: &[&str]) -> bool {
         return false;
     };
     let line = line.trim();
-    (line.ends_with(':') || line.ends_with('：'))
+    ends_with_colon(line)
         && line.contains('@')
         && line.chars().any(|c| c.is_ascii_digit())
         && line.chars().count() <= 200
