@@ -549,9 +549,9 @@ fn machine_sender(mail: &InboundMail) -> Option<String> {
     NO_REPLY_LOCALS
         .iter()
         .any(|n| {
-            local == *n
-                || local.starts_with(&format!("{n}-"))
-                || local.starts_with(&format!("{n}+"))
+            local
+                .strip_prefix(n)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '+']))
         })
         .then(|| "automated:sender=no-reply".to_string())
 }

@@ -278,7 +278,14 @@ fn headers(message: &Message<'_>) -> Vec<(String, String)> {
 }
 
 fn unfold(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut unfolded = String::with_capacity(value.len());
+    for word in value.split_whitespace() {
+        if !unfolded.is_empty() {
+            unfolded.push(' ');
+        }
+        unfolded.push_str(word);
+    }
+    unfolded
 }
 
 /// Every attachment but `body_part`, the body recovered from a part
