@@ -225,6 +225,31 @@ fn a_subject_of_many_reply_prefixes_is_cleaned_in_linear_time() {
     );
 }
 
+/// The fuzzers' slow units (`docs/fuzzing.md`, finding 4): Unicode word
+/// boundaries in the attribution pattern sent the regex crate's search to
+/// a backtracker on non-ASCII lines ending in a colon (about 38 s for
+/// 2.2 MB in a debug build; now well under a second).
+#[test]
+fn a_reply_of_long_non_ascii_lines_ending_in_colons_is_stored_quickly() {
+    let (_dir, desk) = desk();
+    let line = format!("{}:", "Привет мир, ça va très bien ".repeat(7));
+    let body = format!("{line}\r\n").repeat(12_000);
+    let raw = reply_to_ticket_1("Re: printer", &body);
+    let text = String::from_utf8(raw).expect("utf-8");
+    let raw = text.replacen(
+        "\r\n\r\n",
+        "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+        1,
+    );
+    let outcome = feed_within_deadline(&desk, raw.into_bytes());
+    let Disposition::Comment { ticket, seq } = outcome.disposition else {
+        panic!("not a comment: {outcome:?}");
+    };
+    let comments = desk.store.comments(ticket).expect("comments");
+    let comment = comments.iter().find(|c| c.seq == seq).expect("stored");
+    assert_eq!(comment.text.lines().count(), 12_000, "nothing is quoted");
+}
+
 /// mail-parser 0.11.9 trips a `debug_assert!` ("Invalid part ID, could not
 /// find multipart") on this input, found by the ingest fuzz target. It is
 /// kept out of `tests/fixtures` so the fuzzers do not stop on it at start.
