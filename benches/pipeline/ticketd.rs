@@ -198,14 +198,15 @@ impl Daemon {
         Ok(response.body_mut().read_json()?)
     }
 
-    /// Peak resident memory so far (VmHWM), in KiB.
-    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+    /// A memory figure of `/proc/PID/status` in KiB: `VmRSS` (resident
+    /// now) or `VmHWM` (peak resident so far).
+    pub fn rss_kib(&self, field: &str) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("VmHWM missing")
+            .with_context(|| format!("{field} missing"))
     }
 
     /// Stops it with SIGTERM and waits.
