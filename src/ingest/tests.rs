@@ -590,3 +590,41 @@ fn the_same_message_from_two_sources_at_once_makes_one_ticket() {
     assert_eq!(desk.store.ticket_count().unwrap(), 1);
     assert_eq!(outbox(&desk).len(), 1);
 }
+
+#[test]
+fn a_batch_read_ahead_gives_each_message_the_outcome_it_gets_alone() {
+    let crlf = |s: &str| s.replace('\n', "\r\n").into_bytes();
+    let reply = "From: carol@customer.test\nTo: support@example.test\nSubject: Re: Printer jammed\nMessage-ID: <r1@customer.test>\nIn-Reply-To: <new-1@customer.test>\n\nStill jammed.\n";
+    let batch: Vec<Vec<u8>> = vec![
+        crlf(NEW_MAIL),
+        // Threads to the ticket the message before it opened.
+        crlf(reply),
+        // The first message again, and input that is no mail at all.
+        crlf(NEW_MAIL),
+        b"\x00\x01 not a mail".to_vec(),
+        crlf(&NEW_MAIL.replace("new-1@", "new-2@")),
+    ];
+    let (_alone_dir, alone) = quiet_desk();
+    let expected: Vec<Outcome> = batch
+        .iter()
+        .map(|raw| ingest(&alone, raw, Source::Other("test".into())).unwrap())
+        .collect();
+    let (_dir, desk) = quiet_desk();
+    let messages: Vec<(Vec<u8>, Source)> = batch
+        .into_iter()
+        .map(|raw| (raw, Source::Other("test".into())))
+        .collect();
+    let outcomes = crate::ingest::ingest_many(&desk, &messages).unwrap();
+    assert_eq!(outcomes, expected);
+    assert!(matches!(
+        outcomes[1].disposition,
+        Disposition::Comment { .. }
+    ));
+    assert!(outcomes[2].duplicate);
+    assert!(matches!(
+        outcomes[3].disposition,
+        Disposition::Quarantined { .. }
+    ));
+    assert_eq!(desk.store.ticket_count().unwrap(), 2);
+    assert_eq!(kinds_to(&desk), kinds_to(&alone));
+}

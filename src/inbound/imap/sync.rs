@@ -19,7 +19,7 @@ use super::connect::{ImapFailure, ImapSession, step};
 use crate::config::imap::{ImapConfig, ProcessedAction, QuarantineAction};
 use crate::desk::Desk;
 use crate::inbound::status::MailboxStatuses;
-use crate::ingest::{ingest, quarantine_oversized};
+use crate::ingest::{Outcome, ingest_many, quarantine_oversized};
 use crate::model::{Disposition, Source};
 use crate::store::{MailboxCheckpoint, UnmarkedMessage};
 
@@ -377,16 +377,8 @@ fn store_batch(
     mut checkpoint: MailboxCheckpoint,
 ) -> anyhow::Result<MailboxCheckpoint> {
     checkpoint.last_uid = batch.last_uid;
-    for (uid, fetched) in batch.messages {
-        let source = Source::Imap {
-            mailbox: mailbox.to_string(),
-            uid_validity: checkpoint.uid_validity,
-            uid,
-        };
-        let outcome = match fetched {
-            Fetched::Whole(raw) => ingest(desk, &raw, source)?,
-            Fetched::Oversized { head, size } => quarantine_oversized(desk, &head, size, source)?,
-        };
+    let outcomes = ingest_fetched(desk, mailbox, checkpoint.uid_validity, batch.messages)?;
+    for (uid, outcome) in outcomes {
         let quarantined = matches!(outcome.disposition, Disposition::Quarantined { .. });
         checkpoint
             .unmarked
@@ -397,6 +389,36 @@ fn store_batch(
     desk.store.put_checkpoint(mailbox, &checkpoint)?;
     desk.store.flush()?;
     Ok(checkpoint)
+}
+
+/// Ingests a batch's messages: whole ones through [`ingest_many`], which
+/// reads each ahead on a second thread, oversized ones quarantined by
+/// their header. Returns each UID's outcome.
+fn ingest_fetched(
+    desk: &Desk,
+    mailbox: &str,
+    uid_validity: u32,
+    messages: Vec<(u32, Fetched)>,
+) -> anyhow::Result<Vec<(u32, Outcome)>> {
+    let source = |uid| Source::Imap {
+        mailbox: mailbox.to_string(),
+        uid_validity,
+        uid,
+    };
+    let (mut whole, mut whole_uids, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
+    for (uid, fetched) in messages {
+        match fetched {
+            Fetched::Whole(raw) => {
+                whole_uids.push(uid);
+                whole.push((raw, source(uid)));
+            }
+            Fetched::Oversized { head, size } => {
+                outcomes.push((uid, quarantine_oversized(desk, &head, size, source(uid))?));
+            }
+        }
+    }
+    outcomes.extend(whole_uids.into_iter().zip(ingest_many(desk, &whole)?));
+    Ok(outcomes)
 }
 
 /// Marks every stored-but-unmarked message, then forgets them.
