@@ -6,6 +6,7 @@
 //! On shutdown it finishes the batch in flight, then logs out.
 
 pub mod connect;
+mod listing;
 pub mod sync;
 
 use std::sync::Arc;

@@ -1,7 +1,8 @@
-//! One pass over the watched folder: find the UIDs above the checkpoint,
-//! fetch them in bounded batches, ingest each message, commit the new
-//! checkpoint and flush, and only then move, flag or delete the batch on
-//! the server with one command per kind of outcome. While one batch is
+//! One pass over the watched folder: list the UIDs above the checkpoint
+//! with their sizes (`listing.rs`), fetch them in bounded batches, ingest
+//! each message, commit the new checkpoint and flush, and only then move,
+//! flag or delete the batch on the server with one command per kind of
+//! outcome. While one batch is
 //! ingested (on a blocking thread), the session marks the batch before it
 //! and fetches the one after it.
 //!
@@ -16,16 +17,13 @@ use futures::TryStreamExt;
 use tokio_util::sync::CancellationToken;
 
 use super::connect::{ImapFailure, ImapSession, step};
+use super::listing::{BatchPlan, Listing};
 use crate::config::imap::{ImapConfig, ProcessedAction, QuarantineAction};
 use crate::desk::Desk;
 use crate::inbound::status::MailboxStatuses;
 use crate::ingest::{Outcome, ingest_many, quarantine_oversized};
 use crate::model::{Disposition, Source};
 use crate::store::{MailboxCheckpoint, UnmarkedMessage};
-
-/// Most bytes fetched into memory for one batch (at least one message is
-/// always taken, up to `inbound.max_message_bytes`).
-const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What the server offers, asked once per session.
 #[derive(Debug, Clone, Copy, Default)]
@@ -149,10 +147,11 @@ pub async fn sync(
     }
     mark_unmarked(session, watch, &mut checkpoint).await?;
     let mut total = 0;
-    let mut next = fetch_batch(session, watch, checkpoint.last_uid).await?;
+    let mut listing = Listing::after(checkpoint.last_uid);
+    let mut next = fetch_batch(session, watch, &mut listing).await?;
     while let Some(batch) = next.take() {
         total += batch.messages.len();
-        next = store_while_fetching(session, watch, &mut checkpoint, batch).await?;
+        next = store_while_fetching(session, watch, &mut checkpoint, batch, &mut listing).await?;
         if watch.stop.is_cancelled() {
             break;
         }
@@ -169,9 +168,9 @@ async fn store_while_fetching(
     watch: &Watch<'_>,
     checkpoint: &mut MailboxCheckpoint,
     batch: FetchedBatch,
+    listing: &mut Listing,
 ) -> anyhow::Result<Option<FetchedBatch>> {
     let previous = checkpoint.unmarked.clone();
-    let batch_end = batch.last_uid;
     let desk = watch.desk.clone();
     let mailbox = watch.config.name.clone();
     let before = checkpoint.clone();
@@ -181,7 +180,7 @@ async fn store_while_fetching(
         mark_messages(session, watch, &previous).await?;
         match stopping {
             true => Ok(None),
-            false => fetch_batch(session, watch, batch_end).await,
+            false => fetch_batch(session, watch, listing).await,
         }
     });
     *checkpoint = stored??;
@@ -202,20 +201,6 @@ async fn store_while_fetching(
     Ok(ahead)
 }
 
-/// UIDs above `last_uid`, ascending (`n:*` always matches the highest UID,
-/// even below n, so the result is filtered).
-async fn new_uids(
-    session: &mut ImapSession,
-    watch: &Watch<'_>,
-    last_uid: u32,
-) -> Result<Vec<u32>, ImapFailure> {
-    let query = format!("UID {}:*", last_uid.saturating_add(1));
-    let found = step(watch.config, "UID SEARCH", session.uid_search(&query)).await?;
-    let mut uids: Vec<u32> = found.into_iter().filter(|&u| u > last_uid).collect();
-    uids.sort_unstable();
-    Ok(uids)
-}
-
 /// A batch fetched from the server, not yet stored.
 struct FetchedBatch {
     messages: Vec<(u32, Fetched)>,
@@ -223,45 +208,34 @@ struct FetchedBatch {
     last_uid: u32,
 }
 
-/// Fetches the first batch of the UIDs above `last_uid`; `None` when there
-/// are none.
+/// Fetches the next batch of `listing`; `None` when nothing is new.
 async fn fetch_batch(
     session: &mut ImapSession,
     watch: &Watch<'_>,
-    last_uid: u32,
+    listing: &mut Listing,
 ) -> Result<Option<FetchedBatch>, ImapFailure> {
-    let new = new_uids(session, watch, last_uid).await?;
-    watch.statuses.update(&watch.config.name, |h| {
-        h.backlog = Some(new.len() as u64);
-        h.last_fetch_at = Some(chrono::Utc::now());
-    });
-    if new.is_empty() {
+    let Some(plan) = listing.next_batch(session, watch).await? else {
         return Ok(None);
-    }
-    let candidates = &new[..new.len().min(watch.config.batch_size)];
-    let sizes = fetch_sizes(session, watch, candidates).await?;
-    let plan = plan_batch(&sizes, watch.desk.config.inbound.max_message_bytes);
+    };
+    let oversized: Vec<u32> = plan.oversized.iter().map(|&(uid, _)| uid).collect();
     let whole = fetch_bytes(session, watch, &plan.whole, "BODY.PEEK[]").await?;
-    let heads = fetch_bytes(session, watch, &plan.oversized, "BODY.PEEK[HEADER]").await?;
+    let heads = fetch_bytes(session, watch, &oversized, "BODY.PEEK[HEADER]").await?;
     let mut messages: Vec<(u32, Fetched)> = whole
         .into_iter()
         .map(|(uid, raw)| (uid, Fetched::Whole(raw)))
         .collect();
     messages.extend(heads.into_iter().map(|(uid, head)| {
-        let size = sizes.iter().find(|(u, _)| *u == uid).map_or(0, |(_, s)| *s);
+        let size = plan
+            .oversized
+            .iter()
+            .find(|(u, _)| *u == uid)
+            .map_or(0, |(_, s)| *s);
         (uid, Fetched::Oversized { head, size })
     }));
     report_vanished(watch, &plan, &messages);
-    // UIDs the server listed but gave no size for have vanished meanwhile;
-    // stepping past them keeps the loop from asking for them forever.
-    let batch_end = if sizes.is_empty() {
-        candidates.last().copied().unwrap_or(0)
-    } else {
-        plan.last_uid
-    };
     Ok(Some(FetchedBatch {
         messages,
-        last_uid: batch_end.max(last_uid),
+        last_uid: plan.last_uid,
     }))
 }
 
@@ -276,49 +250,6 @@ enum Fetched {
         /// The message's full size.
         size: u64,
     },
-}
-
-/// Which UIDs of a batch are fetched whole, which only by header.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct BatchPlan {
-    whole: Vec<u32>,
-    oversized: Vec<u32>,
-    /// Highest UID in the batch: the checkpoint once it is stored.
-    last_uid: u32,
-}
-
-/// Takes UIDs in order while the batch stays under [`MAX_BATCH_BYTES`]
-/// (the first one always fits); oversized messages cost nothing.
-fn plan_batch(sizes: &[(u32, u64)], max_message_bytes: u64) -> BatchPlan {
-    let mut plan = BatchPlan::default();
-    let mut bytes = 0u64;
-    for &(uid, size) in sizes {
-        if size > max_message_bytes {
-            plan.oversized.push(uid);
-        } else {
-            if !plan.whole.is_empty() && bytes + size > MAX_BATCH_BYTES {
-                break;
-            }
-            bytes += size;
-            plan.whole.push(uid);
-        }
-        plan.last_uid = uid;
-    }
-    plan
-}
-
-async fn fetch_sizes(
-    session: &mut ImapSession,
-    watch: &Watch<'_>,
-    uids: &[u32],
-) -> Result<Vec<(u32, u64)>, ImapFailure> {
-    let fetches = fetch_raw(session, watch, uids, "(UID RFC822.SIZE)").await?;
-    let mut sizes: Vec<(u32, u64)> = fetches
-        .iter()
-        .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
-        .collect();
-    sizes.sort_unstable();
-    Ok(sizes)
 }
 
 /// The bytes of `item` (`BODY.PEEK[]` or `BODY.PEEK[HEADER]`) per UID.
@@ -360,7 +291,7 @@ async fn fetch_raw(
 }
 
 fn report_vanished(watch: &Watch<'_>, plan: &BatchPlan, fetched: &[(u32, Fetched)]) {
-    let asked = plan.whole.len() + plan.oversized.len();
+    let asked = plan.len();
     if fetched.len() < asked {
         tracing::warn!(mailbox = %watch.config.name, missing = asked - fetched.len(),
             "Some messages vanished from the folder before they could be fetched");
@@ -584,23 +515,5 @@ mod tests {
         assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
         assert_eq!(uid_set(&[5]), "5");
         assert_eq!(uid_set(&[10, 9, 9, 1]), "1,9:10");
-    }
-
-    #[test]
-    fn batches_stop_at_the_byte_budget_but_always_take_one() {
-        let big = MAX_BATCH_BYTES / 2 + 1;
-        let plan = plan_batch(&[(1, big), (2, big), (3, 10)], u64::MAX);
-        assert_eq!(plan.whole, vec![1]);
-        assert_eq!(plan.last_uid, 1);
-        let plan = plan_batch(&[(4, MAX_BATCH_BYTES * 2)], u64::MAX);
-        assert_eq!(plan.whole, vec![4], "a single huge message still goes");
-    }
-
-    #[test]
-    fn oversized_messages_are_fetched_by_header_only() {
-        let plan = plan_batch(&[(1, 100), (2, 5000), (3, 200)], 1000);
-        assert_eq!(plan.whole, vec![1, 3]);
-        assert_eq!(plan.oversized, vec![2]);
-        assert_eq!(plan.last_uid, 3);
     }
 }
