@@ -49,7 +49,7 @@ struct Args {
     #[arg(long, default_value_t = 100_000)]
     stored: usize,
     /// Backlog ingested in each growth case.
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 5_000)]
     growth_backlog: usize,
     /// Where to write the JSON report.
     #[arg(long, default_value = "target/bench/report.json")]
