@@ -321,6 +321,9 @@ pub async fn outbound(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Ve
     let copy = work.join("outbound-files");
     let files = render_copy(&install, &copy)?;
     let raw_seconds = send_plainly(stack, &files).await?;
+    // Postfix delivers what it accepted for a while after: let it finish,
+    // so ticketd's run does not share the machine with that delivery.
+    stack.wait_count(CUSTOMER, "INBOX", n as u32, LIMIT).await?;
     let started = Instant::now();
     let daemon = install.serve()?;
     while daemon.health()?["outbox_pending"] != 0 {
