@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::MaildirConfig;
 use crate::desk::Desk;
-use crate::ingest::ingest;
+use crate::ingest::ingest_many;
 use crate::model::Source;
 
 /// Files ingested per durable commit.
@@ -36,16 +36,7 @@ pub fn drain(desk: &Desk, root: &Path, stop: &CancellationToken) -> anyhow::Resu
         if batch.is_empty() {
             return Ok(total);
         }
-        let mut ingested = Vec::with_capacity(batch.len());
-        for path in batch {
-            match std::fs::read(&path) {
-                Ok(raw) => {
-                    ingest_file(desk, &path, &raw)?;
-                    ingested.push(path);
-                }
-                Err(e) => set_aside_unreadable(root, &path, &e),
-            }
-        }
+        let ingested = ingest_files(desk, root, batch)?;
         desk.store.flush()?;
         for path in &ingested {
             mark_processed(root, path)?;
@@ -70,14 +61,30 @@ fn pending_files(root: &Path, limit: usize) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn ingest_file(desk: &Desk, path: &Path, raw: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let outcome = ingest(desk, raw, Source::Maildir(name))?;
-    tracing::debug!(file = %path.display(), duplicate = outcome.duplicate, "Maildir message ingested");
-    Ok(())
+/// Ingests the readable files of a batch (through [`ingest_many`], which
+/// reads each ahead on a second thread) and returns their paths; an
+/// unreadable one is set aside.
+fn ingest_files(desk: &Desk, root: &Path, batch: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+    let mut paths = Vec::with_capacity(batch.len());
+    let mut messages = Vec::with_capacity(batch.len());
+    for path in batch {
+        match std::fs::read(&path) {
+            Ok(raw) => {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                messages.push((raw, Source::Maildir(name)));
+                paths.push(path);
+            }
+            Err(e) => set_aside_unreadable(root, &path, &e),
+        }
+    }
+    let outcomes = ingest_many(desk, &messages)?;
+    for (path, outcome) in paths.iter().zip(outcomes) {
+        tracing::debug!(file = %path.display(), duplicate = outcome.duplicate, "Maildir message ingested");
+    }
+    Ok(paths)
 }
 
 /// A file in `new/` that cannot be read must not hold up the rest: it
