@@ -12,7 +12,6 @@
 //! de-duplication (Message-ID or content hash) turns anything seen before
 //! into a no-op, so a re-sync never duplicates a ticket or an alert.
 
-use async_imap::types::Fetch;
 use futures::TryStreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -252,39 +251,31 @@ enum Fetched {
     },
 }
 
-/// The bytes of `item` (`BODY.PEEK[]` or `BODY.PEEK[HEADER]`) per UID.
+/// The bytes of `item` (`BODY.PEEK[]` or `BODY.PEEK[HEADER]`) per UID,
+/// copied out of each response as it arrives, so a batch is held once
+/// rather than also in the session's response buffers.
 async fn fetch_bytes(
     session: &mut ImapSession,
     watch: &Watch<'_>,
     uids: &[u32],
     item: &str,
 ) -> Result<Vec<(u32, Vec<u8>)>, ImapFailure> {
-    let header = item.ends_with("[HEADER]");
-    let fetches = fetch_raw(session, watch, uids, &format!("(UID {item})")).await?;
-    Ok(fetches
-        .iter()
-        .filter_map(|f| {
-            let bytes = if header { f.header() } else { f.body() }?;
-            Some((f.uid?, bytes.to_vec()))
-        })
-        .collect())
-}
-
-async fn fetch_raw(
-    session: &mut ImapSession,
-    watch: &Watch<'_>,
-    uids: &[u32],
-    query: &str,
-) -> Result<Vec<Fetch>, ImapFailure> {
     if uids.is_empty() {
         return Ok(Vec::new());
     }
+    let header = item.ends_with("[HEADER]");
     let set = uid_set(uids);
     step(watch.config, "UID FETCH", async {
         session
-            .uid_fetch(&set, query)
+            .uid_fetch(&set, &format!("(UID {item})"))
             .await?
-            .try_collect::<Vec<_>>()
+            .try_fold(Vec::with_capacity(uids.len()), |mut taken, fetch| {
+                let bytes = if header { fetch.header() } else { fetch.body() };
+                if let (Some(uid), Some(bytes)) = (fetch.uid, bytes) {
+                    taken.push((uid, bytes.to_vec()));
+                }
+                async move { Ok(taken) }
+            })
             .await
     })
     .await
