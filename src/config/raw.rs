@@ -42,7 +42,7 @@ pub const DEFAULT_IMAP_BATCH: u32 = 200;
 /// Default timeout per IMAP network step (seconds).
 pub const DEFAULT_IMAP_TIMEOUT_SECS: u64 = 30;
 /// Default sled page cache (bytes).
-pub const DEFAULT_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// Default days after closing within which a customer reply reopens.
 pub const DEFAULT_REOPEN_WITHIN_DAYS: u32 = 14;
 /// Default soft bounces of one address on one ticket before mail stops.

@@ -61,7 +61,7 @@ fn example_config_parses_with_documented_values() {
     assert_eq!(c.from_name.as_deref(), Some("Example Support"));
     assert_eq!(c.secret, None);
     assert_eq!(c.store_path, Path::new("var/ticketd"));
-    assert_eq!(c.store_cache_bytes, 16 * 1024 * 1024);
+    assert_eq!(c.store_cache_bytes, 8 * 1024 * 1024);
 
     assert_eq!(
         c.staff.addresses.iter().collect::<Vec<_>>(),

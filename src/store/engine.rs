@@ -38,8 +38,9 @@ const JOURNAL_LIMIT: u64 = if cfg!(test) { 64 << 10 } else { 64 << 20 };
 /// A commit that leaves more pending writes than this flushes at once
 /// (bounds memory when a caller never flushes).
 const PENDING_LIMIT: usize = 200_000;
-/// A flush waits while more sealed layers than this await the applier.
-const MAX_SEALED: usize = 4;
+/// A flush waits while more sealed layers than this await the applier
+/// (each holds a batch's writes in memory; two keep the applier busy).
+const MAX_SEALED: usize = 2;
 
 /// What readers and the applier share.
 pub(super) struct Shared {
