@@ -230,8 +230,7 @@ fn quarantine(
         "quarantine".into(),
         disposition.clone(),
     );
-    tx.put_raw(&record.raw_key, raw)?;
-    tx.put_message(&record)?;
+    tx.put_message(&record, raw)?;
     tx.commit()?;
     tracing::warn!(reason = %reason, "Message quarantined");
     Ok(Outcome {
@@ -370,15 +369,15 @@ fn decide_and_store(
     {
         tx.index_message_id(id, ticket);
     }
-    tx.put_raw(&decision.raw_key, raw)?;
-    tx.put_message(&record(
+    let stored = record(
         raw,
         Some(mail),
         fingerprint,
         source,
         rule.clone(),
         disposition.clone(),
-    ))?;
+    );
+    tx.put_message(&stored, raw)?;
     tx.commit()?;
     tracing::info!(outcome = ?disposition, rule = %rule, "Message ingested");
     Ok(Outcome {

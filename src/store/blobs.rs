@@ -45,6 +45,16 @@ impl BlobRef {
         out
     }
 
+    /// A value that starts with a reference (a message record after its
+    /// raw original's): the reference and the rest; `None` and the whole
+    /// value when it does not start with one.
+    pub fn split_prefix(value: &[u8]) -> (Option<BlobRef>, &[u8]) {
+        match value.split_at_checked(ENCODED_LEN) {
+            Some((head, rest)) if head[0] == TAG => (BlobRef::decode(head), rest),
+            _ => (None, value),
+        }
+    }
+
     /// The reference `bytes` encode, if they are one.
     pub fn decode(bytes: &[u8]) -> Option<BlobRef> {
         if bytes.len() != ENCODED_LEN || bytes[0] != TAG {

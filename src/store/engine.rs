@@ -30,7 +30,7 @@ use anyhow::Context;
 use super::blobs::{BlobReader, BlobRef, BlobWriter};
 use super::journal::{self, Journal, Op};
 use super::overlay::{Layer, Overlay};
-use super::{BLOB_TREES, TREE_NAMES};
+use super::{BLOB_TREES, T, TREE_NAMES};
 
 /// Once the current journal file holds this much, it is closed; sled is
 /// flushed and the file deleted when its writes are in (bounds replay).
@@ -316,8 +316,20 @@ impl Shared {
 
     fn blobs_intact(&self, ops: &[Op]) -> bool {
         ops.iter()
-            .filter(|op| BLOB_TREES.iter().any(|t| *t as u8 == op.tree))
-            .filter_map(|op| op.value.as_deref().and_then(BlobRef::decode))
+            .filter_map(|op| referenced_blob(op.tree, op.value.as_deref()?))
             .all(|blob| self.blobs.is_intact(&blob))
     }
+}
+
+/// The blob a stored value refers to: the whole value in a blob tree, the
+/// prefix of a message record (its raw original).
+fn referenced_blob(tree: u8, value: &[u8]) -> Option<BlobRef> {
+    if tree == T::Messages as u8 {
+        return BlobRef::split_prefix(value).0;
+    }
+    BLOB_TREES
+        .iter()
+        .any(|t| *t as u8 == tree)
+        .then(|| BlobRef::decode(value))
+        .flatten()
 }

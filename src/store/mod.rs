@@ -18,9 +18,11 @@
 //! - `meta`: schema version, counters, thread secret (bytes)
 //! - `tickets`: ticket id (u64 BE) -> [`Ticket`]
 //! - `comments`: ticket id (u64 BE) ++ seq (u32 BE) -> blob ref of a [`Comment`]
-//! - `messages`: fingerprint -> [`MessageRecord`]
+//! - `messages`: fingerprint -> blob ref of the raw message bytes ++
+//!   [`MessageRecord`] (the record's `raw_key` is its fingerprint)
 //! - `raw`: raw key -> message bytes (stores written before blob segments)
-//! - `raw_refs`: raw key -> blob ref of the message bytes
+//! - `raw_refs`: raw key -> blob ref of the message bytes (schema 1 stores,
+//!   before the reference moved into the record)
 //! - `message_ids`: Message-ID (lower-case) -> ticket id (u64 BE)
 //! - `outbox`: item id (u64 BE) -> [`OutboxItem`] without its context
 //! - `outbox_context`: item id (u64 BE) -> blob ref of the item's template context
@@ -56,8 +58,10 @@ pub use checkpoint::{MailboxCheckpoint, UnmarkedMessage};
 pub use message_log::MessageKind;
 pub use tx::{AlertContext, WriteTx};
 
-/// Schema version written by this build; bump with a migration.
-const SCHEMA_VERSION: u64 = 1;
+/// Schema version written by this build; bump with a migration. Version 2
+/// keeps a message's raw-original reference in its record; version 1
+/// stores (reference in `raw_refs`) are read as they are and marked 2.
+const SCHEMA_VERSION: u64 = 2;
 
 const TREE_NAMES: [&str; 17] = [
     "meta",
@@ -144,7 +148,7 @@ impl Store {
     fn check_schema(&self) -> anyhow::Result<()> {
         let meta = self.tree(T::Meta);
         match meta.get("schema")?.map(|v| decode_u64(&v)) {
-            None => {
+            None | Some(1) => {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
                 Ok(())
             }

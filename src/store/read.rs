@@ -4,6 +4,9 @@ use std::ops::Bound;
 
 use chrono::{DateTime, Utc};
 
+use anyhow::Context;
+
+use super::blobs::BlobRef;
 use super::{Store, T, decode_u64, due_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::OutboxItem;
@@ -50,13 +53,14 @@ impl Store {
 
     /// The record of an ingested message, by fingerprint.
     pub fn message(&self, fingerprint: &str) -> anyhow::Result<Option<MessageRecord>> {
-        self.get_json(T::Messages, fingerprint.as_bytes())
+        self.get(T::Messages, fingerprint.as_bytes())?
+            .map(|stored| decode_message(&stored))
+            .transpose()
     }
 
     /// Every message record (for quarantine and ignored listings).
     pub fn messages(&self) -> impl Iterator<Item = anyhow::Result<MessageRecord>> + '_ {
-        self.all(T::Messages, false)
-            .map(|r| self.decode(T::Messages, r?.1))
+        self.all(T::Messages, false).map(|r| decode_message(&r?.1))
     }
 
     /// Messages that arrived for a ticket, oldest first.
@@ -81,8 +85,13 @@ impl Store {
         Ok(items)
     }
 
-    /// Raw bytes of a stored message.
+    /// Raw bytes of a stored message (`key` is its record's `raw_key`).
     pub fn raw(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let referenced = self.get(T::Messages, key.as_bytes())?;
+        if let Some(blob) = referenced.and_then(|v| BlobRef::split_prefix(&v).0) {
+            return self.inner.shared.blobs.read(&blob).map(Some);
+        }
+        // Stores written before records carried the reference.
         match self.get(T::RawRefs, key.as_bytes())? {
             Some(stored) => self.load(T::RawRefs, stored).map(Some),
             None => self.get(T::Raw, key.as_bytes()),
@@ -174,4 +183,12 @@ impl Store {
             .get_json(T::Rate, &ticket_rate_key(ticket, recipient))?
             .unwrap_or_default())
     }
+}
+
+/// A `messages` value: the raw original's reference, then the record as
+/// JSON (records written before the reference was kept there are JSON
+/// alone).
+fn decode_message(stored: &[u8]) -> anyhow::Result<MessageRecord> {
+    let (_, record) = BlobRef::split_prefix(stored);
+    serde_json::from_slice(record).context("Decoding a message record")
 }

@@ -61,9 +61,15 @@ fn an_uncommitted_write_leaves_nothing_behind() {
     {
         let mut tx = store.begin();
         tx.next_ticket_id().unwrap();
-        tx.put_raw("k", b"raw").unwrap();
+        let record = message(
+            "k",
+            crate::model::Disposition::Quarantined { reason: "x".into() },
+            0,
+        );
+        tx.put_message(&record, b"raw").unwrap();
     }
     assert_eq!(store.raw("k").unwrap(), None);
+    assert_eq!(store.message("k").unwrap(), None);
     assert_eq!(store.begin().next_ticket_id().unwrap(), TicketId(1));
 }
 
@@ -216,7 +222,12 @@ fn commit_sample(store: &Store, n: u32) {
         &comment(n, &format!("comment {n} {}", "x".repeat(3000))),
     )
     .unwrap();
-    tx.put_raw(&format!("raw{n}"), format!("raw {n}").as_bytes())
+    let record = message(
+        &format!("raw{n}"),
+        crate::model::Disposition::NewTicket { ticket: id },
+        0,
+    );
+    tx.put_message(&record, format!("raw {n}").as_bytes())
         .unwrap();
     let mut alert = item(u64::from(n), 0);
     alert.ticket = id;
@@ -331,6 +342,58 @@ fn items_of_one_event_share_one_stored_context() {
     }
 }
 
+#[test]
+fn schema_1_records_and_raw_originals_still_read_and_the_store_is_marked_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let old = message(
+        "old",
+        crate::model::Disposition::Quarantined { reason: "x".into() },
+        0,
+    );
+    let older = message(
+        "older",
+        crate::model::Disposition::Quarantined { reason: "x".into() },
+        0,
+    );
+    let mut tx = store.begin();
+    // As schema 1 wrote them: plain JSON records, the raw bytes apart.
+    for record in [&old, &older] {
+        tx.put(
+            super::T::Messages,
+            record.fingerprint.as_bytes(),
+            serde_json::to_vec(record).unwrap(),
+        );
+    }
+    tx.put(super::T::Raw, "older", b"older raw".to_vec());
+    tx.commit().unwrap();
+    store
+        .tree(super::T::Meta)
+        .insert("schema", &1u64.to_be_bytes())
+        .unwrap();
+    let mut tx = store.begin();
+    tx.put_message(
+        &message(
+            "new",
+            crate::model::Disposition::Quarantined { reason: "x".into() },
+            0,
+        ),
+        b"new raw",
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = open(&dir);
+    assert_eq!(store.message("old").unwrap().unwrap(), old);
+    assert_eq!(store.raw("older").unwrap().unwrap(), b"older raw");
+    assert_eq!(store.raw("new").unwrap().unwrap(), b"new raw");
+    assert_eq!(store.raw("old").unwrap(), None);
+    assert_eq!(store.messages().count(), 3);
+    let schema = store.tree(super::T::Meta).get("schema").unwrap().unwrap();
+    assert_eq!(super::decode_u64(&schema), super::SCHEMA_VERSION);
+}
+
 fn message(
     fingerprint: &str,
     disposition: crate::model::Disposition,
@@ -379,7 +442,7 @@ fn the_message_log_counts_and_lists_by_kind_and_indexes_old_stores() {
     ];
     let mut tx = store.begin();
     for record in &records {
-        tx.put_message(record).unwrap();
+        tx.put_message(record, b"raw").unwrap();
     }
     tx.commit().unwrap();
     let names = |list: Vec<crate::model::MessageRecord>| -> Vec<String> {

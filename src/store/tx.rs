@@ -101,20 +101,20 @@ impl<'s> WriteTx<'s> {
         self.put_json(T::Events, seq_key(ticket.0, event.seq), event)
     }
 
-    /// Records an ingested message (indexed under its ticket, if any).
-    pub fn put_message(&mut self, record: &MessageRecord) -> anyhow::Result<()> {
+    /// Records an ingested message with its raw bytes (indexed under its
+    /// ticket, if any). The bytes go to a blob segment; the record keeps
+    /// their reference (see `messages` in the module doc).
+    pub fn put_message(&mut self, record: &MessageRecord, raw: &[u8]) -> anyhow::Result<()> {
         if let Some(ticket) = record.disposition.ticket() {
             let mut key = ticket.0.to_be_bytes().to_vec();
             key.extend_from_slice(record.fingerprint.as_bytes());
             self.put(T::TicketMessages, key, Vec::new());
         }
         self.log_message(record);
-        self.put_json(T::Messages, record.fingerprint.as_bytes(), record)
-    }
-
-    /// Stores raw message bytes under `key`.
-    pub fn put_raw(&mut self, key: &str, raw: &[u8]) -> anyhow::Result<()> {
-        self.put_blob(T::RawRefs, key.as_bytes(), raw)
+        let mut value = self.writer.blobs.append(raw)?.encode();
+        serde_json::to_writer(&mut value, record).context("Encoding a message record")?;
+        self.put(T::Messages, record.fingerprint.as_bytes(), value);
+        Ok(())
     }
 
     /// Remembers that a Message-ID belongs to a ticket.
