@@ -296,6 +296,35 @@ fn replay_stops_at_a_record_whose_large_values_were_lost() {
 }
 
 #[test]
+fn replay_stops_at_a_message_whose_raw_original_was_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let quarantined = || crate::model::Disposition::Quarantined { reason: "x".into() };
+    let segment = dir.path().join("blobs/00000001.seg");
+    let mut tx = store.begin();
+    tx.put_message(&message("kept", quarantined(), 0), b"kept raw")
+        .unwrap();
+    tx.commit().unwrap();
+    store.flush().unwrap();
+    let intact = std::fs::metadata(&segment).unwrap().len();
+    // A commit whose only large value is the raw original.
+    let mut tx = store.begin();
+    tx.put_message(&message("lost", quarantined(), 0), b"lost raw")
+        .unwrap();
+    tx.commit().unwrap();
+    store.simulate_crash();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap()
+        .set_len(intact)
+        .unwrap();
+    let store = open(&dir);
+    assert_eq!(store.raw("kept").unwrap().unwrap(), b"kept raw");
+    assert_eq!(store.message("lost").unwrap(), None, "dropped whole");
+}
+
+#[test]
 fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
