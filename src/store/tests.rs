@@ -264,24 +264,34 @@ fn committed_writes_are_visible_before_the_flush_and_survive_a_crash() {
     assert_eq!(store.outbox_for_ticket(TicketId(2)).unwrap().len(), 1);
 }
 
+fn segment_len(dir: &tempfile::TempDir) -> u64 {
+    std::fs::metadata(dir.path().join("blobs/00000001.seg"))
+        .unwrap()
+        .len()
+}
+
+/// A power cut before the flush: blob bytes after `len` never reached
+/// the disk.
+fn lose_blobs_after(dir: &tempfile::TempDir, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("blobs/00000001.seg"))
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
 #[test]
 fn replay_stops_at_a_record_whose_large_values_were_lost() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     commit_sample(&store, 1);
     commit_sample(&store, 2);
-    let segment = dir.path().join("blobs/00000001.seg");
-    let intact = std::fs::metadata(&segment).unwrap().len();
+    let intact = segment_len(&dir);
     commit_sample(&store, 3);
     store.simulate_crash();
-    // A power cut before the flush: the journal reached the disk, the
-    // third commit's values did not.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&segment)
-        .unwrap()
-        .set_len(intact)
-        .unwrap();
+    // The journal reached the disk, the third commit's values did not.
+    lose_blobs_after(&dir, intact);
     let store = open(&dir);
     assert_eq!(
         store.ticket_count().unwrap(),
@@ -300,25 +310,19 @@ fn replay_stops_at_a_message_whose_raw_original_was_lost() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let quarantined = || crate::model::Disposition::Quarantined { reason: "x".into() };
-    let segment = dir.path().join("blobs/00000001.seg");
     let mut tx = store.begin();
     tx.put_message(&message("kept", quarantined(), 0), b"kept raw")
         .unwrap();
     tx.commit().unwrap();
     store.flush().unwrap();
-    let intact = std::fs::metadata(&segment).unwrap().len();
+    let intact = segment_len(&dir);
     // A commit whose only large value is the raw original.
     let mut tx = store.begin();
     tx.put_message(&message("lost", quarantined(), 0), b"lost raw")
         .unwrap();
     tx.commit().unwrap();
     store.simulate_crash();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&segment)
-        .unwrap()
-        .set_len(intact)
-        .unwrap();
+    lose_blobs_after(&dir, intact);
     let store = open(&dir);
     assert_eq!(store.raw("kept").unwrap().unwrap(), b"kept raw");
     assert_eq!(store.message("lost").unwrap(), None, "dropped whole");
@@ -330,8 +334,7 @@ fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
     let store = open(&dir);
     commit_sample(&store, 1);
     store.flush().unwrap();
-    let segment = dir.path().join("blobs/00000001.seg");
-    let written = std::fs::metadata(&segment).unwrap().len();
+    let written = segment_len(&dir);
     let queued = store.outbox_item(1).unwrap().unwrap();
     let mut sent = queued.clone();
     sent.status = OutboxStatus::Sent { at: Utc::now() };
@@ -339,7 +342,7 @@ fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
     tx.put_outbox(&sent, &queued).unwrap();
     tx.commit().unwrap();
     store.flush().unwrap();
-    assert_eq!(std::fs::metadata(&segment).unwrap().len(), written);
+    assert_eq!(segment_len(&dir), written);
     let stored = store.outbox_item(1).unwrap().unwrap();
     assert_eq!(stored.status, sent.status);
     assert_eq!(stored.context, queued.context);
@@ -350,7 +353,6 @@ fn status_updates_keep_the_alert_snapshot_and_write_it_once() {
 fn items_of_one_event_share_one_stored_context() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
-    let segment = dir.path().join("blobs/00000001.seg");
     let mut tx = store.begin();
     let context = tx
         .put_alert_context(&serde_json::json!({ "body": "z".repeat(5000) }))
@@ -360,7 +362,7 @@ fn items_of_one_event_share_one_stored_context() {
     }
     tx.commit().unwrap();
     store.flush().unwrap();
-    let written = std::fs::metadata(&segment).unwrap().len();
+    let written = segment_len(&dir);
     assert!(
         (5000..10_000).contains(&written),
         "one copy of the context, not three: {written} bytes"
