@@ -2,9 +2,8 @@
 //! with their sizes (`listing.rs`), fetch them in bounded batches, ingest
 //! each message, commit the new checkpoint and flush, and only then move,
 //! flag or delete the batch on the server with one command per kind of
-//! outcome. While one batch is
-//! ingested (on a blocking thread), the session marks the batch before it
-//! and fetches the one after it.
+//! outcome. While one batch is ingested (on a blocking thread), the
+//! session marks the batch before it and fetches the one after it.
 //!
 //! Nothing here looks at `\Seen`: mail someone already read in webmail is
 //! ingested like any other. The checkpoint (UIDVALIDITY, last UID) decides
