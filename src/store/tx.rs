@@ -1,6 +1,7 @@
 //! Write transactions: typed puts collected under the store's write lock
 //! and committed atomically across trees as one journal record.
 
+use std::collections::HashMap;
 use std::sync::MutexGuard;
 
 use anyhow::Context;
@@ -8,7 +9,7 @@ use serde::Serialize;
 
 use super::engine::Writer;
 use super::journal::Op;
-use super::{Store, T, due_key, seq_key, ticket_rate_key};
+use super::{Store, T, due_key, requester_key, seq_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
@@ -22,6 +23,10 @@ pub struct WriteTx<'s> {
     store: &'s Store,
     writer: MutexGuard<'s, Writer>,
     ops: Vec<(T, Vec<u8>, Option<Vec<u8>>)>,
+    /// Position in `ops` of the last write to each key of the trees read
+    /// back through the write (`rate`), so such a read costs O(1) however
+    /// large the write grows (a fan-out writes thousands of ops).
+    last_write: HashMap<(u8, Vec<u8>), usize>,
     next_ticket: Option<u64>,
     next_outbox: Option<u64>,
 }
@@ -32,13 +37,22 @@ impl<'s> WriteTx<'s> {
             store,
             writer: store.lock_writer(),
             ops: Vec::new(),
+            last_write: HashMap::new(),
             next_ticket: None,
             next_outbox: None,
         }
     }
 
     pub(super) fn put(&mut self, tree: T, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        self.ops.push((tree, key.into(), Some(value.into())));
+        self.push(tree, key.into(), Some(value.into()));
+    }
+
+    fn push(&mut self, tree: T, key: Vec<u8>, value: Option<Vec<u8>>) {
+        if matches!(tree, T::Rate) {
+            self.last_write
+                .insert((tree as u8, key.clone()), self.ops.len());
+        }
+        self.ops.push((tree, key, value));
     }
 
     fn put_json(
@@ -60,7 +74,7 @@ impl<'s> WriteTx<'s> {
     }
 
     pub(super) fn remove(&mut self, tree: T, key: impl Into<Vec<u8>>) {
-        self.ops.push((tree, key.into(), None));
+        self.push(tree, key.into(), None);
     }
 
     /// Reserves the next ticket number.
@@ -123,6 +137,15 @@ impl<'s> WriteTx<'s> {
             T::MessageIds,
             message_id.to_ascii_lowercase(),
             ticket.0.to_be_bytes(),
+        );
+    }
+
+    /// Remembers that `requester` opened `ticket`.
+    pub fn index_requester(&mut self, requester: &str, ticket: TicketId) {
+        self.put(
+            T::RequesterTickets,
+            requester_key(requester, Some(ticket)),
+            Vec::new(),
         );
     }
 
@@ -194,13 +217,11 @@ impl<'s> WriteTx<'s> {
     }
 
     /// The last value this write puts under `key` in `tree`, if any
-    /// (`Some(None)` when it removes the key).
+    /// (`Some(None)` when it removes the key). Only for trees indexed in
+    /// `last_write`.
     fn pending(&self, tree: T, key: &[u8]) -> Option<Option<&[u8]>> {
-        self.ops
-            .iter()
-            .rev()
-            .find(|(t, k, _)| *t as usize == tree as usize && k.as_slice() == key)
-            .map(|(_, _, v)| v.as_deref())
+        let position = *self.last_write.get(&(tree as u8, key.to_vec()))?;
+        self.ops.get(position).map(|(_, _, v)| v.as_deref())
     }
 
     fn pending_times(
@@ -271,6 +292,7 @@ impl<'s> WriteTx<'s> {
         if self.ops.is_empty() {
             return Ok(());
         }
+        self.last_write.clear();
         let ops: Vec<Op> = std::mem::take(&mut self.ops)
             .into_iter()
             .map(|(tree, key, value)| Op {
