@@ -153,8 +153,8 @@ impl Classification {
 /// Inputs the classifier needs from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct ClassifyContext<'a> {
-    /// Our instance name (value of [`LOOP_HEADER`]).
-    pub instance_name: &'a str,
+    /// This desk's unique id (value of [`LOOP_HEADER`]).
+    pub loop_id: &'a str,
     /// Our support addresses.
     pub support_addresses: &'a BTreeSet<String>,
     /// Admin rules.
@@ -169,7 +169,7 @@ impl<'a> ClassifyContext<'a> {
     /// The context for a desk's configuration.
     pub fn for_desk(desk: &'a crate::desk::Desk) -> Self {
         ClassifyContext {
-            instance_name: &desk.config.instance_name,
+            loop_id: desk.config.loop_id(),
             support_addresses: &desk.config.support_addresses,
             automated_rules: &desk.config.automated,
             key: &desk.key,
@@ -231,8 +231,7 @@ fn suppresses_auto_responses(mail: &InboundMail, tokens: &[&str]) -> bool {
 }
 
 fn own_loop(mail: &InboundMail, ctx: ClassifyContext<'_>) -> Option<Classification> {
-    let rule = if all_values(mail, LOOP_HEADER)
-        .any(|v| v.trim().eq_ignore_ascii_case(ctx.instance_name))
+    let rule = if all_values(mail, LOOP_HEADER).any(|v| v.trim().eq_ignore_ascii_case(ctx.loop_id))
     {
         "own-loop:header"
     } else if mail

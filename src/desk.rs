@@ -14,8 +14,9 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::model::{
-    Attachment, AuthorRole, Comment, DeliveryProblem, EventKind, Origin, RecipientDelivery, Status,
-    Ticket, TicketEvent, TicketId, TicketLinks, Visibility, normalize_address,
+    Attachment, AuthorRole, Comment, DeliveryProblem, EventKind, NotAddedRecipients, Origin,
+    RecipientDelivery, Status, Ticket, TicketEvent, TicketId, TicketLinks, Visibility,
+    normalize_address,
 };
 use crate::notify::queue::{EventAlerts, Trigger, queue_alerts};
 use crate::rules::{Action, EventContext, evaluate};
@@ -50,6 +51,9 @@ pub struct CommentDraft {
     pub attachments: Vec<Attachment>,
     /// Raw message key, for mail.
     pub source_message: Option<String>,
+    /// The mail came from a staff address without proof: the comment is
+    /// flagged and an [`EventKind::UnprovenStaffClaim`] follows it.
+    pub unproven_staff: bool,
 }
 
 /// A ticket about to be opened.
@@ -71,6 +75,10 @@ pub struct TicketDraft {
     pub root_message_id: Option<String>,
     /// Correlation key this ticket collects mail for while open.
     pub correlation: Option<String>,
+    /// Alerts go to the requester only until staff confirm the recipients.
+    pub recipients_unconfirmed: bool,
+    /// Addresses of the opening mail left out of `recipients`.
+    pub not_added: Option<NotAddedRecipients>,
     /// First comment.
     pub opening: CommentDraft,
 }
@@ -85,12 +93,17 @@ impl Desk {
         Desk::with_store(config, store)
     }
 
-    /// Builds a desk over an already open store.
-    pub fn with_store(config: Config, store: Store) -> anyhow::Result<Desk> {
+    /// Builds a desk over an already open store. Without `instance.id`
+    /// in the config, the desk's loop id is the one generated into the
+    /// store on first start, so two desks never share one.
+    pub fn with_store(mut config: Config, store: Store) -> anyhow::Result<Desk> {
         let key = match &config.secret {
             Some(secret) => ThreadKey::new(secret.as_bytes().to_vec()),
             None => ThreadKey::new(store.thread_secret()?),
         };
+        if config.instance_id.is_none() {
+            config.instance_id = Some(store.instance_id(&config.instance_name)?);
+        }
         Ok(Desk {
             store,
             config: Arc::new(config),
@@ -136,8 +149,11 @@ impl Desk {
             delivery: Default::default(),
             links: TicketLinks::default(),
             correlation: draft.correlation,
+            recipients_unconfirmed: draft.recipients_unconfirmed,
+            not_added: draft.not_added,
         };
         tx.index_message_id(&root, id);
+        tx.index_requester(&ticket.requester, id);
         if let Some(key) = &ticket.correlation {
             tx.index_correlation(key, id);
         }
@@ -151,8 +167,28 @@ impl Desk {
             Some(&opening),
             trigger,
         )?;
+        self.note_unproven_staff(tx, &mut ticket, &opening, trigger)?;
         tx.put_ticket(&ticket)?;
         Ok(ticket)
+    }
+
+    /// Records that `comment` came from a staff address without proof, so
+    /// the rules warn staff (see [`crate::rules`]); no-op for others.
+    fn note_unproven_staff(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        comment: &Comment,
+        trigger: &Trigger,
+    ) -> anyhow::Result<()> {
+        if !comment.unproven_staff {
+            return Ok(());
+        }
+        let kind = EventKind::UnprovenStaffClaim {
+            address: normalize_address(&comment.author),
+            comment: comment.seq,
+        };
+        self.record_event(tx, ticket, kind, SYSTEM_AUTHOR, Some(comment), trigger)
     }
 
     /// Appends an event to the ticket's history, runs the rules on it and
@@ -208,6 +244,7 @@ impl Desk {
             attachments: draft.attachments,
             source_message: draft.source_message,
             created_at: Utc::now(),
+            unproven_staff: draft.unproven_staff,
         };
         ticket.comment_count += 1;
         tx.put_comment(ticket.id, &comment)?;
@@ -216,6 +253,8 @@ impl Desk {
 
     /// Adds a comment and queues what it causes. Does not store the ticket;
     /// callers finish with [`WriteTx::put_ticket`] after any status change.
+    /// A public staff reply confirms unconfirmed recipients first: staff
+    /// chose to write to the thread.
     pub fn add_comment(
         &self,
         tx: &mut WriteTx<'_>,
@@ -224,12 +263,41 @@ impl Desk {
         trigger: &Trigger,
     ) -> anyhow::Result<Comment> {
         let actor = draft.author.clone();
+        if draft.role == AuthorRole::Staff && draft.visibility == Visibility::Public {
+            self.confirm_recipients(tx, ticket, &actor)?;
+        }
         let comment = self.store_comment(tx, ticket, draft)?;
         let kind = EventKind::Commented {
             comment: comment.seq,
         };
         self.record_event(tx, ticket, kind, &actor, Some(&comment), trigger)?;
+        self.note_unproven_staff(tx, ticket, &comment, trigger)?;
         Ok(comment)
+    }
+
+    /// Lets alerts reach every recipient of a ticket whose recipients
+    /// waited for confirmation (no-op otherwise). Does not store the
+    /// ticket.
+    pub fn confirm_recipients(
+        &self,
+        tx: &mut WriteTx<'_>,
+        ticket: &mut Ticket,
+        actor: &str,
+    ) -> anyhow::Result<bool> {
+        if !ticket.recipients_unconfirmed {
+            return Ok(false);
+        }
+        ticket.recipients_unconfirmed = false;
+        let trigger = Trigger::default();
+        self.record_event(
+            tx,
+            ticket,
+            EventKind::RecipientsConfirmed,
+            actor,
+            None,
+            &trigger,
+        )?;
+        Ok(true)
     }
 
     /// Closes a ticket (no-op when already closed) and queues the alerts.
@@ -365,6 +433,7 @@ impl Desk {
     ) -> anyhow::Result<bool> {
         let address = normalize_address(address);
         let changed = if add {
+            forget_not_added(ticket, &address);
             ticket.recipients.insert(address.clone())
         } else {
             ticket.recipients.remove(&address)
@@ -391,5 +460,19 @@ pub fn system_note(text: String) -> CommentDraft {
         html: None,
         attachments: Vec::new(),
         source_message: None,
+        unproven_staff: false,
+    }
+}
+
+/// Takes an address staff add out of the ticket's not-added list.
+fn forget_not_added(ticket: &mut Ticket, address: &str) {
+    if let Some(not_added) = &mut ticket.not_added
+        && let Some(at) = not_added.listed.iter().position(|a| a == address)
+    {
+        not_added.listed.remove(at);
+        not_added.count = not_added.count.saturating_sub(1);
+        if not_added.count == 0 {
+            ticket.not_added = None;
+        }
     }
 }

@@ -133,6 +133,11 @@ pub struct Comment {
     pub source_message: Option<String>,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
+    /// Set when the mail came from a staff address without proof that
+    /// staff sent it (see [`crate::sender`]): stored as a customer's, and
+    /// staff are warned.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unproven_staff: bool,
 }
 
 /// A support ticket. Comments live in their own store tree.
@@ -179,6 +184,34 @@ pub struct Ticket {
     /// [`crate::config::Correlation`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<String>,
+    /// Set while the recipients a new sender's first mail brought wait
+    /// for staff to confirm them: until then, alerts go to the requester
+    /// only (see [`crate::config::AlertsConfig::new_sender_max_cc`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recipients_unconfirmed: bool,
+    /// Addresses of the opening mail that were not made recipients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_added: Option<NotAddedRecipients>,
+}
+
+/// Most external recipients one ticket can have: staff adding more get
+/// an error, so a ticket's record and every alert snapshot stay small.
+pub const MAX_RECIPIENTS_PER_TICKET: usize = 200;
+
+/// Most addresses a ticket lists of those it did not add (the raw mail
+/// keeps them all).
+pub const MAX_NOT_ADDED_LISTED: usize = 50;
+
+/// Addresses of a ticket's opening mail that were not made recipients,
+/// and why; staff add any of them with `ticketd recipients add`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotAddedRecipients {
+    /// How many were left out.
+    pub count: usize,
+    /// The first of them, at most [`MAX_NOT_ADDED_LISTED`].
+    pub listed: Vec<String>,
+    /// Why, e.g. `inbound.max_recipients (20)`.
+    pub reason: String,
 }
 
 /// How a ticket relates to others: a reply to a closed ticket that may not
@@ -358,6 +391,16 @@ pub enum EventKind {
         /// The new ticket.
         ticket: TicketId,
     },
+    /// Staff confirmed the recipients a new sender's first mail brought;
+    /// alerts reach all of them from now on.
+    RecipientsConfirmed,
+    /// A mail from a staff address came without proof that staff sent it.
+    UnprovenStaffClaim {
+        /// The staff address it claimed.
+        address: String,
+        /// The comment it became.
+        comment: u32,
+    },
 }
 
 impl fmt::Display for EventKind {
@@ -374,6 +417,11 @@ impl fmt::Display for EventKind {
             }
             EventKind::DeliveryReset { address } => write!(f, "mail to {address} resumed"),
             EventKind::FollowUpOpened { ticket } => write!(f, "follow-up #{ticket} opened"),
+            EventKind::RecipientsConfirmed => f.write_str("recipients confirmed"),
+            EventKind::UnprovenStaffClaim { address, comment } => write!(
+                f,
+                "comment {comment} claims to be from staff {address}, not proven"
+            ),
         }
     }
 }

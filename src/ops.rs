@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::desk::{CommentDraft, Desk, TicketDraft};
 use crate::ingest::{Outcome, ingest};
 use crate::model::{
-    AuthorRole, Comment, MessageRecord, Origin, RecipientDelivery, Source, Status, Ticket,
-    TicketEvent, TicketId, Visibility, normalize_address,
+    AuthorRole, Comment, MAX_RECIPIENTS_PER_TICKET, MessageRecord, Origin, RecipientDelivery,
+    Source, Status, Ticket, TicketEvent, TicketId, Visibility, normalize_address,
 };
 use crate::notify::compose::template_context;
 use crate::notify::queue::{Trigger, new_item, snapshot};
@@ -29,13 +29,24 @@ pub enum Request {
     TicketsList {
         /// Only this status.
         status: Option<Status>,
-        /// At most this many.
+        /// At most this many (up to [`MAX_PAGE`]).
         limit: usize,
+        /// Only tickets numbered below this one (the next page).
+        #[serde(default)]
+        before: Option<TicketId>,
     },
-    /// One ticket with comments, alerts and source messages.
+    /// One ticket with a page of its comments and its latest events,
+    /// alerts and source messages.
     TicketShow {
         /// Ticket.
         id: TicketId,
+        /// First comment shown (its `seq`).
+        #[serde(default)]
+        from: u32,
+        /// Most comments, events, alerts and messages shown (up to
+        /// [`MAX_PAGE`]).
+        #[serde(default = "default_page")]
+        limit: usize,
     },
     /// Open a ticket as staff or API.
     TicketCreate(NewTicketRequest),
@@ -83,6 +94,12 @@ pub enum Request {
         /// Address.
         address: String,
     },
+    /// Let alerts reach every recipient of a ticket whose recipients wait
+    /// for confirmation.
+    RecipientsConfirm {
+        /// Ticket.
+        id: TicketId,
+    },
     /// Forget an address's bounces on a ticket, so it is mailed again.
     RecipientsReset {
         /// Ticket.
@@ -94,8 +111,11 @@ pub enum Request {
     OutboxList {
         /// Only this status (`pending`, `sent`, `gave_up`, `suppressed`).
         status: Option<String>,
-        /// At most this many.
+        /// At most this many (up to [`MAX_PAGE`]).
         limit: usize,
+        /// Only items numbered below this one (the next page).
+        #[serde(default)]
+        before: Option<u64>,
     },
     /// Queue items for another attempt.
     OutboxRetry {
@@ -215,19 +235,45 @@ pub enum Response {
     },
 }
 
-/// A ticket with its history.
+/// Most entries one request lists: no listing or ticket view reads more.
+pub const MAX_PAGE: usize = 1000;
+
+/// Entries a ticket view shows by default.
+pub const DEFAULT_PAGE: usize = 50;
+
+fn default_page() -> usize {
+    DEFAULT_PAGE
+}
+
+/// A ticket with a page of its history.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TicketDetail {
     /// The ticket.
     pub ticket: Ticket,
-    /// Comments in order.
+    /// A page of comments, in order.
     pub comments: Vec<Comment>,
-    /// History in order.
+    /// The latest history entries, in order.
     pub events: Vec<TicketEvent>,
-    /// Alerts queued for it.
+    /// The latest alerts queued for it (without template contexts).
     pub outbox: Vec<OutboxItem>,
     /// Messages that arrived for it (with the rule that fired).
     pub messages: Vec<MessageRecord>,
+    /// What this view left out.
+    #[serde(default)]
+    pub more: MoreOfTicket,
+}
+
+/// What a ticket view left out, and how to see it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MoreOfTicket {
+    /// `seq` of the next comment not shown (`tickets show N --from SEQ`).
+    pub next_comment: Option<u32>,
+    /// Older history entries not shown.
+    pub older_events: u32,
+    /// Older alerts exist (`outbox list`).
+    pub older_alerts: bool,
+    /// More messages exist (`messages list --all`).
+    pub more_messages: bool,
 }
 
 /// Why an operation failed.
@@ -251,6 +297,7 @@ impl Request {
             self,
             Request::TicketCreate { .. }
                 | Request::TicketComment { .. }
+                | Request::RecipientsConfirm { .. }
                 | Request::TicketClose { .. }
                 | Request::OutboxRetry { .. }
                 | Request::Ingest { .. }
@@ -267,8 +314,12 @@ pub fn execute(desk: &Desk, request: Request) -> Result<Response, OpError> {
 
 fn dispatch(desk: &Desk, request: Request) -> Result<Response, OpError> {
     match request {
-        Request::TicketsList { status, limit } => list_tickets(desk, status, limit),
-        Request::TicketShow { id } => show_ticket(desk, id),
+        Request::TicketsList {
+            status,
+            limit,
+            before,
+        } => list_tickets(desk, status, page_size(limit)?, before),
+        Request::TicketShow { id, from, limit } => show_ticket(desk, id, from, page_size(limit)?),
         Request::TicketCreate(new) => create_ticket(desk, new),
         Request::TicketComment {
             id,
@@ -281,10 +332,15 @@ fn dispatch(desk: &Desk, request: Request) -> Result<Response, OpError> {
         Request::RecipientsList { id } => Ok(recipients(load(desk, id)?)),
         Request::RecipientsAdd { id, address } => edit_recipients(desk, id, &address, true),
         Request::RecipientsRemove { id, address } => edit_recipients(desk, id, &address, false),
+        Request::RecipientsConfirm { id } => confirm_recipients(desk, id),
         Request::RecipientsReset { id, address } => reset_recipient(desk, id, &address),
-        Request::OutboxList { status, limit } => list_outbox(desk, status, limit),
+        Request::OutboxList {
+            status,
+            limit,
+            before,
+        } => list_outbox(desk, status, page_size(limit)?, before),
         Request::OutboxRetry { id } => retry_outbox(desk, id),
-        Request::MessagesList { filter, limit } => list_messages(desk, &filter, limit),
+        Request::MessagesList { filter, limit } => list_messages(desk, &filter, page_size(limit)?),
         Request::MessageRaw { key } => raw_message(desk, &key),
         Request::Attachment { id, comment, index } => attachment(desk, id, comment, index),
         Request::Ingest { raw_base64 } => ingest_raw(desk, &raw_base64),
@@ -298,27 +354,45 @@ fn load(desk: &Desk, id: TicketId) -> Result<Ticket, OpError> {
         .ok_or_else(|| OpError::NotFound(format!("no ticket #{id}")))
 }
 
-fn list_tickets(desk: &Desk, status: Option<Status>, limit: usize) -> Result<Response, OpError> {
-    let tickets = match status {
-        None => desk.store.tickets(limit)?,
-        Some(s) => desk
-            .store
-            .tickets(usize::MAX)?
-            .into_iter()
-            .filter(|t| t.status == s)
-            .take(limit)
-            .collect(),
-    };
+/// A requested page size, refused above [`MAX_PAGE`].
+fn page_size(limit: usize) -> Result<usize, OpError> {
+    if limit > MAX_PAGE {
+        return Err(OpError::BadRequest(format!(
+            "limit {limit} is over {MAX_PAGE}; page with a smaller limit"
+        )));
+    }
+    Ok(limit)
+}
+
+fn list_tickets(
+    desk: &Desk,
+    status: Option<Status>,
+    limit: usize,
+    before: Option<TicketId>,
+) -> Result<Response, OpError> {
+    let tickets = desk.store.tickets_page(status, before, limit)?;
     Ok(Response::Tickets { tickets })
 }
 
-fn show_ticket(desk: &Desk, id: TicketId) -> Result<Response, OpError> {
+fn show_ticket(desk: &Desk, id: TicketId, from: u32, limit: usize) -> Result<Response, OpError> {
+    let ticket = load(desk, id)?;
+    let page = desk.store.comments_page(id, from, limit)?;
+    let events = desk.store.latest_events(id, limit)?;
+    let (outbox, older_alerts) = desk.store.outbox_for_ticket(id, limit)?;
+    let (messages, more_messages) = desk.store.messages_for_ticket(id, limit)?;
+    let more = MoreOfTicket {
+        next_comment: page.next,
+        older_events: ticket.event_count.saturating_sub(events.len() as u32),
+        older_alerts,
+        more_messages,
+    };
     Ok(Response::Ticket(Box::new(TicketDetail {
-        ticket: load(desk, id)?,
-        comments: desk.store.comments(id)?,
-        events: desk.store.events(id)?,
-        outbox: desk.store.outbox_for_ticket(id)?,
-        messages: desk.store.messages_for_ticket(id)?,
+        ticket,
+        comments: page.comments,
+        events,
+        outbox,
+        messages,
+        more,
     })))
 }
 
@@ -341,6 +415,7 @@ fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Response, OpError
         all.insert(checked_address(r)?);
     }
     all.retain(|a| crate::rules::is_external(a, &desk.config));
+    check_recipient_count(all.len())?;
     let draft = TicketDraft {
         subject: crate::notify::templates::one_line(&subject),
         requester,
@@ -350,6 +425,8 @@ fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Response, OpError
         rule: None,
         root_message_id: None,
         correlation: None,
+        recipients_unconfirmed: false,
+        not_added: None,
         opening: staff_draft(actor, text, false),
     };
     let mut tx = desk.store.begin();
@@ -374,7 +451,18 @@ fn staff_draft(actor: String, text: String, internal: bool) -> CommentDraft {
         html: None,
         attachments: Vec::new(),
         source_message: None,
+        unproven_staff: false,
     }
+}
+
+/// Refuses a ticket with more recipients than a ticket may have.
+fn check_recipient_count(count: usize) -> Result<(), OpError> {
+    if count > MAX_RECIPIENTS_PER_TICKET {
+        return Err(OpError::BadRequest(format!(
+            "a ticket has at most {MAX_RECIPIENTS_PER_TICKET} external recipients, found {count}"
+        )));
+    }
+    Ok(())
 }
 
 fn checked_address(address: &str) -> Result<String, OpError> {
@@ -458,8 +546,11 @@ fn edit_recipients(
             "{address} is a support or staff address, not an external recipient"
         )));
     }
-    let mut ticket = load(desk, id)?;
     let mut tx = desk.store.begin();
+    let mut ticket = load(desk, id)?;
+    if add && !ticket.recipients.contains(&address) {
+        check_recipient_count(ticket.recipients.len() + 1)?;
+    }
     let changed = desk.change_recipient(&mut tx, &mut ticket, &address, add, "cli")?;
     let reset = add && desk.reset_delivery(&mut tx, &mut ticket, &address, "cli")?;
     if changed || reset {
@@ -469,10 +560,23 @@ fn edit_recipients(
     Ok(recipients(ticket))
 }
 
+fn confirm_recipients(desk: &Desk, id: TicketId) -> Result<Response, OpError> {
+    let mut tx = desk.store.begin();
+    let mut ticket = load(desk, id)?;
+    if !desk.confirm_recipients(&mut tx, &mut ticket, "cli")? {
+        return Err(OpError::BadRequest(format!(
+            "the recipients of #{id} need no confirmation"
+        )));
+    }
+    tx.put_ticket(&ticket)?;
+    tx.commit()?;
+    Ok(recipients(ticket))
+}
+
 fn reset_recipient(desk: &Desk, id: TicketId, address: &str) -> Result<Response, OpError> {
     let address = checked_address(address)?;
-    let mut ticket = load(desk, id)?;
     let mut tx = desk.store.begin();
+    let mut ticket = load(desk, id)?;
     if !desk.reset_delivery(&mut tx, &mut ticket, &address, "cli")? {
         return Err(OpError::NotFound(format!(
             "{address} has no bounces on #{id}"
@@ -483,32 +587,55 @@ fn reset_recipient(desk: &Desk, id: TicketId, address: &str) -> Result<Response,
     Ok(recipients(ticket))
 }
 
-fn list_outbox(desk: &Desk, status: Option<String>, limit: usize) -> Result<Response, OpError> {
-    let items = desk
-        .store
-        .outbox_items(usize::MAX)?
-        .into_iter()
-        .filter(|i| status.as_deref().is_none_or(|s| i.status.as_str() == s))
-        .take(limit)
-        .collect();
+fn list_outbox(
+    desk: &Desk,
+    status: Option<String>,
+    limit: usize,
+    before: Option<u64>,
+) -> Result<Response, OpError> {
+    let items = desk.store.outbox_page(status.as_deref(), before, limit)?;
     Ok(Response::Outbox { items })
 }
 
 fn retry_outbox(desk: &Desk, id: Option<u64>) -> Result<Response, OpError> {
-    let items: Vec<OutboxItem> = match id {
-        Some(id) => vec![
-            desk.store
-                .outbox_item(id)?
-                .ok_or_else(|| OpError::NotFound(format!("no outbox item {id}")))?,
-        ],
-        None => desk
-            .store
-            .outbox_items(usize::MAX)?
-            .into_iter()
-            .filter(|i| matches!(i.status, OutboxStatus::GaveUp { .. }))
-            .collect(),
+    let count = match id {
+        Some(id) => retry_one(desk, id)?,
+        None => retry_given_up(desk)?,
     };
+    Ok(Response::Done {
+        message: format!("{count} item(s) queued for delivery"),
+        ticket: None,
+    })
+}
+
+/// Queues one item again (held or given up); 0 when it is pending.
+fn retry_one(desk: &Desk, id: u64) -> Result<usize, OpError> {
     let mut tx = desk.store.begin();
+    let item = desk
+        .store
+        .outbox_record(id)?
+        .ok_or_else(|| OpError::NotFound(format!("no outbox item {id}")))?;
+    let count = requeue(&mut tx, &[item])?;
+    tx.commit()?;
+    Ok(count)
+}
+
+/// Queues every given-up item again, a page per write.
+fn retry_given_up(desk: &Desk) -> Result<usize, OpError> {
+    let (mut count, mut before) = (0, None);
+    loop {
+        let mut tx = desk.store.begin();
+        let page = desk.store.outbox_page(Some("gave_up"), before, MAX_PAGE)?;
+        let Some(last) = page.last() else {
+            return Ok(count);
+        };
+        before = Some(last.id);
+        count += requeue(&mut tx, &page)?;
+        tx.commit()?;
+    }
+}
+
+fn requeue(tx: &mut crate::store::WriteTx<'_>, items: &[OutboxItem]) -> Result<usize, OpError> {
     let mut count = 0;
     for item in items.iter().filter(|i| i.status != OutboxStatus::Pending) {
         let mut next = item.clone();
@@ -518,11 +645,7 @@ fn retry_outbox(desk: &Desk, id: Option<u64>) -> Result<Response, OpError> {
         tx.put_outbox(&next, item)?;
         count += 1;
     }
-    tx.commit()?;
-    Ok(Response::Done {
-        message: format!("{count} item(s) queued for delivery"),
-        ticket: None,
-    })
+    Ok(count)
 }
 
 fn list_messages(desk: &Desk, filter: &str, limit: usize) -> Result<Response, OpError> {
@@ -552,13 +675,9 @@ fn raw_message(desk: &Desk, key: &str) -> Result<Response, OpError> {
 }
 
 fn attachment(desk: &Desk, id: TicketId, seq: u32, index: usize) -> Result<Response, OpError> {
-    let comments = desk.store.comments(id)?;
     let not_found =
         || OpError::NotFound(format!("no attachment {index} on comment {seq} of #{id}"));
-    let comment = comments
-        .iter()
-        .find(|c| c.seq == seq)
-        .ok_or_else(not_found)?;
+    let comment = desk.store.comment(id, seq)?.ok_or_else(not_found)?;
     let attachment = index
         .checked_sub(1)
         .and_then(|i| comment.attachments.get(i))
@@ -581,7 +700,10 @@ fn ingest_raw(desk: &Desk, raw_base64: &str) -> Result<Response, OpError> {
 
 fn render_template(desk: &Desk, name: &str, id: TicketId) -> Result<Response, OpError> {
     let ticket = load(desk, id)?;
-    let comments = desk.store.comments(id)?;
+    let last = match ticket.comment_count.checked_sub(1) {
+        Some(seq) => desk.store.comment(id, seq)?,
+        None => None,
+    };
     // An unsaved item, as if this ticket's last comment were being relayed.
     let intent = AlertIntent {
         kind: AlertKind::PublicReply,
@@ -591,7 +713,7 @@ fn render_template(desk: &Desk, name: &str, id: TicketId) -> Result<Response, Op
     };
     let trigger = Trigger::default();
     let mut item = new_item(desk, 0, &ticket, &intent, &ticket.requester, &trigger);
-    item.context = snapshot(&ticket, comments.last());
+    item.context = snapshot(&ticket, last.as_ref());
     let templates = Templates::new(desk.config.templates_dir.clone());
     let rendered = templates
         .render(name, &template_context(&item, &desk.config))

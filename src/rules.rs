@@ -23,7 +23,17 @@
 //! Staff notifications are opt-in per event (`alerts.notify_staff`). The
 //! actor of an event is never alerted about their own action. A customer
 //! comment that leaves a ticket closed (a "thank you", see
-//! [`crate::config::ClosedTicketsConfig`]) notifies nobody.
+//! [`crate::config::ClosedTicketsConfig`]) notifies nobody. Mail from a
+//! staff address that is not proven to come from staff gets a staff
+//! warning instead, always, to `alerts.staff_recipients` and the address
+//! it claimed (whose owner learns that their address is being used).
+//!
+//! Hostile fan-out: on a ticket whose recipients wait for confirmation (a
+//! new sender's first mail naming more than `alerts.new_sender_max_cc`
+//! others) only the requester is alerted; the others are held
+//! (`recipients-unconfirmed`) until staff confirm them or reply publicly.
+//! At most `alerts.max_fanout` outside recipients are alerted about one
+//! event, the requester first; the rest are held (`fan-out-cap`).
 //!
 //! Bounces: an address whose mail bounced hard (or too often softly) on
 //! this ticket is not mailed again on it: every alert to it becomes an
@@ -52,6 +62,8 @@ pub enum AlertKind {
     PublicReply,
     /// Heads-up to staff.
     StaffNotification,
+    /// Warning to staff: mail from a staff address came without proof.
+    StaffWarning,
 }
 
 impl AlertKind {
@@ -63,6 +75,7 @@ impl AlertKind {
             AlertKind::TicketClosed => "ticket_closed",
             AlertKind::PublicReply => "public_reply",
             AlertKind::StaffNotification => "staff_notification",
+            AlertKind::StaffWarning => "staff_warning",
         }
     }
 
@@ -127,17 +140,21 @@ pub struct AlertIntent {
 type Rule = fn(&EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)>;
 
 /// The rules, in the order they run.
-const RULES: [(&str, Rule); 5] = [
+const RULES: [(&str, Rule); 6] = [
     ("acknowledge-customer", acknowledge_customer),
     ("announce-new-ticket", announce_new_ticket),
     ("announce-closure", announce_closure),
     ("relay-public-reply", relay_public_reply),
     ("notify-staff", notify_staff),
+    ("warn-unproven-staff", warn_unproven_staff),
 ];
 
-/// Runs every rule on an event.
+/// Runs every rule on an event, then holds back what must not go out
+/// (see the module doc): each outside recipient is held for the first
+/// reason that applies, else notified while the event's fan-out lasts.
 pub fn evaluate(ctx: &EventContext<'_>) -> Vec<Action> {
     let mut actions = Vec::new();
+    let mut fanout = 0;
     for (name, rule) in RULES.iter() {
         if let Some((kind, recipients, to_staff)) = rule(ctx) {
             let intent = AlertIntent {
@@ -146,31 +163,33 @@ pub fn evaluate(ctx: &EventContext<'_>) -> Vec<Action> {
                 to_staff,
                 rule: name,
             };
-            actions.extend(hold_failing(ctx.ticket, intent));
+            actions.extend(hold_back(ctx, intent, &mut fanout));
         }
     }
     actions
 }
 
-/// Splits an intent: recipients whose mail bounced on this ticket are held
-/// back one by one; the rest are notified. Staff alerts are never held.
-fn hold_failing(ticket: &Ticket, mut intent: AlertIntent) -> Vec<Action> {
+/// Splits an intent: outside recipients that must not be mailed are held
+/// back one by one, with the reason; the rest are notified. Staff alerts
+/// are never held.
+fn hold_back(ctx: &EventContext<'_>, mut intent: AlertIntent, fanout: &mut usize) -> Vec<Action> {
     let mut actions = Vec::new();
     if !intent.to_staff {
-        let (held, kept): (Vec<String>, Vec<String>) = intent
-            .recipients
-            .iter()
-            .cloned()
-            .partition(|r| failing_reason(ticket, r).is_some());
-        for recipient in held {
-            let reason = failing_reason(ticket, &recipient).unwrap_or_default();
-            actions.push(Action::Hold {
-                intent: AlertIntent {
-                    recipients: vec![recipient],
-                    ..intent.clone()
-                },
-                reason,
-            });
+        let mut kept = Vec::new();
+        for recipient in std::mem::take(&mut intent.recipients) {
+            match hold_reason(ctx, &recipient, *fanout) {
+                Some(reason) => actions.push(Action::Hold {
+                    intent: AlertIntent {
+                        recipients: vec![recipient],
+                        ..intent.clone()
+                    },
+                    reason,
+                }),
+                None => {
+                    *fanout += 1;
+                    kept.push(recipient);
+                }
+            }
         }
         intent.recipients = kept;
     }
@@ -178,6 +197,27 @@ fn hold_failing(ticket: &Ticket, mut intent: AlertIntent) -> Vec<Action> {
         actions.insert(0, Action::Notify(intent));
     }
     actions
+}
+
+/// Why an alert to outside `address` is held back, if it is; `fanout` is
+/// the number of outside recipients this event alerts so far.
+fn hold_reason(ctx: &EventContext<'_>, address: &str, fanout: usize) -> Option<String> {
+    let ticket = ctx.ticket;
+    if let Some(reason) = failing_reason(ticket, address) {
+        return Some(reason);
+    }
+    if ticket.recipients_unconfirmed && address != ticket.requester {
+        return Some(format!(
+            "recipients-unconfirmed: the first mail of a new sender named more than alerts.new_sender_max_cc ({}) other recipients; `ticketd recipients confirm {}` lets alerts reach them",
+            ctx.config.alerts.new_sender_max_cc, ticket.id
+        ));
+    }
+    let max = ctx.config.alerts.max_fanout;
+    (fanout >= max).then(|| {
+        format!(
+            "fan-out-cap: one event may alert at most alerts.max_fanout ({max}) outside recipients; `ticketd outbox retry ITEM` sends this one"
+        )
+    })
 }
 
 /// Why mail to `address` is stopped on `ticket`, if it is.
@@ -234,8 +274,14 @@ fn relay_public_reply(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>,
     })
 }
 
-/// Tell staff about the events named in `alerts.notify_staff`.
+/// Tell staff about the events named in `alerts.notify_staff`. Only
+/// customers and applications cause these events, so nobody is left out
+/// as the actor: a staff address as the actor means unproven mail, which
+/// gets the staff warning instead ([`warn_unproven_staff`]), not both.
 fn notify_staff(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)> {
+    if ctx.comment.is_some_and(|c| c.unproven_staff) {
+        return None;
+    }
     let event = match (&ctx.event.kind, ctx.ticket.origin) {
         (EventKind::Created, Origin::CustomerEmail) => StaffEvent::NewTicket,
         (EventKind::Created, Origin::AutomatedEmail) => StaffEvent::AutomatedTicket,
@@ -250,16 +296,21 @@ fn notify_staff(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)
     if !ctx.config.alerts.notify_staff.contains(&event) {
         return None;
     }
-    let actor = normalize_address(&ctx.event.actor);
-    let recipients = ctx
-        .config
-        .alerts
-        .staff_recipients
-        .iter()
-        .filter(|r| **r != actor)
-        .cloned()
-        .collect();
+    let recipients = ctx.config.alerts.staff_recipients.clone();
     Some((AlertKind::StaffNotification, recipients, true))
+}
+
+/// Mail from a staff address came without proof: warn staff and the
+/// address it claimed, whatever `alerts.notify_staff` says.
+fn warn_unproven_staff(ctx: &EventContext<'_>) -> Option<(AlertKind, Vec<String>, bool)> {
+    let EventKind::UnprovenStaffClaim { address, .. } = &ctx.event.kind else {
+        return None;
+    };
+    let mut recipients = ctx.config.alerts.staff_recipients.clone();
+    if ctx.config.staff.is_staff_address(address) && crate::model::is_deliverable_address(address) {
+        recipients.push(address.clone());
+    }
+    Some((AlertKind::StaffWarning, dedup(recipients), true))
 }
 
 /// The comment of a `Commented` event.
@@ -277,12 +328,14 @@ pub fn is_external(address: &str, config: &Config) -> bool {
         && !config.staff.is_staff_address(address)
 }
 
-/// The ticket's external recipients minus the given actors.
+/// The ticket's external recipients minus the given actors, the
+/// requester first (so a fan-out cap never leaves the requester out).
 pub fn external_recipients(ticket: &Ticket, config: &Config, except: &[&str]) -> Vec<String> {
     let except: Vec<String> = except.iter().map(|a| normalize_address(a)).collect();
-    ticket
-        .recipients
-        .iter()
+    let requester = ticket.recipients.get(&ticket.requester);
+    requester
+        .into_iter()
+        .chain(ticket.recipients.iter().filter(|r| **r != ticket.requester))
         .filter(|r| is_external(r, config) && !except.contains(r))
         .cloned()
         .collect()

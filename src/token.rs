@@ -4,7 +4,9 @@
 //! guessing ticket numbers and staff can't be impersonated by a From line.
 //!
 //! Formats (`T` ticket number, `N` outbox item, `K` token):
-//! - Message-ID: `tNNN.K.N@domain` (our own ids)
+//! - Message-ID: `tT.K.N.J@domain` (our own ids; `J` is bound to the
+//!   item, so holding one of our mails does not let anyone name another
+//!   item; ids of earlier versions, `tT.K.N@domain`, still thread)
 //! - Reply-To:   `local+tT.K@domain` (customers) and `local+sT.K@domain`
 //!   (a staff notification, K bound to the staff address).
 //! - Envelope sender (VERP): `local+bN.K@domain`, K bound to outbox item
@@ -67,9 +69,18 @@ impl ThreadKey {
         self.mac(&format!("staff:{id}:{}", normalize_address(staff_address)))
     }
 
+    /// Token binding outbox item `item` to ticket `id`.
+    fn item_token(&self, id: TicketId, item: u64) -> String {
+        self.mac(&format!("item:{id}:{item}"))
+    }
+
     /// Our Message-ID for outbox item `item` of ticket `id` (no brackets).
     pub fn message_id(&self, id: TicketId, item: u64, domain: &str) -> String {
-        format!("t{id}.{}.{item}@{domain}", self.ticket_token(id))
+        format!(
+            "t{id}.{}.{item}.{}@{domain}",
+            self.ticket_token(id),
+            self.item_token(id, item)
+        )
     }
 
     /// The ticket a Message-ID of ours belongs to, if the token verifies.
@@ -81,14 +92,17 @@ impl ThreadKey {
         (constant_eq(token, &self.ticket_token(id))).then_some(id)
     }
 
-    /// The ticket and outbox item of one of our Message-IDs, if the ticket
-    /// token verifies. The item number itself is not keyed: see
-    /// [`ThreadKey::bounce_address`] for a per-item proof.
+    /// The ticket and outbox item of one of our Message-IDs, if both the
+    /// ticket and the item token verify (ids of earlier versions, without
+    /// an item token, name no item).
     pub fn outbox_item_of_message_id(&self, message_id: &str) -> Option<(TicketId, u64)> {
         let ticket = self.ticket_of_message_id(message_id)?;
         let (local, _) = message_id.rsplit_once('@')?;
-        let item = local.split('.').nth(2)?.parse().ok()?;
-        Some((ticket, item))
+        let mut fields = local.split('.').skip(2);
+        let item = fields.next()?.parse().ok()?;
+        let token = fields.next()?;
+        let proven = fields.next().is_none() && constant_eq(token, &self.item_token(ticket, item));
+        proven.then_some((ticket, item))
     }
 
     /// Envelope sender for outbox item `item`: `local+bITEM.TOKEN@domain`.
@@ -236,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn outbox_item_of_message_id_needs_a_valid_ticket_token() {
+    fn outbox_item_of_message_id_needs_valid_ticket_and_item_tokens() {
         let k = key();
         let id = k.message_id(TicketId(3), 41, "example.test");
         assert_eq!(k.outbox_item_of_message_id(&id), Some((TicketId(3), 41)));
@@ -244,7 +258,15 @@ mod tests {
             k.outbox_item_of_message_id(&id.replacen("t3", "t4", 1)),
             None
         );
+        assert_eq!(
+            k.outbox_item_of_message_id(&id.replacen(".41.", ".42.", 1)),
+            None,
+            "another item number"
+        );
         assert_eq!(k.outbox_item_of_message_id("t3.abc@example.test"), None);
+        let earlier = format!("t3.{}.41@example.test", k.ticket_token(TicketId(3)));
+        assert_eq!(k.ticket_of_message_id(&earlier), Some(TicketId(3)));
+        assert_eq!(k.outbox_item_of_message_id(&earlier), None);
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl Setup {
 
     fn ctx(&self) -> ClassifyContext<'_> {
         ClassifyContext {
-            instance_name: "ticketd",
+            loop_id: "ticketd",
             support_addresses: &self.support,
             automated_rules: &self.rules,
             key: &self.key,

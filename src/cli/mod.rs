@@ -92,14 +92,24 @@ pub enum TicketsCommand {
         /// Only `open` or `closed`.
         #[arg(long)]
         status: Option<String>,
-        /// At most this many.
+        /// At most this many (up to 1000).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only tickets numbered below this one (the next page).
+        #[arg(long)]
+        before: Option<u64>,
     },
-    /// One ticket with its comments, alerts and source messages.
+    /// One ticket with a page of its comments and its latest events,
+    /// alerts and source messages.
     Show {
         /// Ticket number.
         id: u64,
+        /// First comment shown (its number).
+        #[arg(long, default_value_t = 0)]
+        from: u32,
+        /// Most comments, events, alerts and messages shown (up to 1000).
+        #[arg(long, default_value_t = ops::DEFAULT_PAGE)]
+        limit: usize,
     },
     /// Open a ticket as staff; alerts every external recipient.
     Create(CreateArgs),
@@ -180,6 +190,13 @@ pub enum RecipientsCommand {
         /// Address.
         address: String,
     },
+    /// Let alerts reach every recipient of a ticket opened by a new
+    /// sender's mail with many recipients (until then only the requester
+    /// is alerted; a public staff reply confirms them too).
+    Confirm {
+        /// Ticket number.
+        id: u64,
+    },
     /// Forget an address's bounces on the ticket, so it is mailed again
     /// (`add` of a bounced address does the same).
     Reset {
@@ -198,9 +215,12 @@ pub enum OutboxCommand {
         /// Only `pending`, `sent`, `gave_up` or `suppressed`.
         #[arg(long)]
         status: Option<String>,
-        /// At most this many.
+        /// At most this many (up to 1000).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only items numbered below this one (the next page).
+        #[arg(long)]
+        before: Option<u64>,
     },
     /// Send an item again (or every given-up item with --all).
     Retry {
@@ -365,11 +385,20 @@ fn read_text(text: Option<String>) -> anyhow::Result<String> {
 
 fn tickets_request(c: TicketsCommand) -> anyhow::Result<Request> {
     Ok(match c {
-        TicketsCommand::List { status, limit } => Request::TicketsList {
+        TicketsCommand::List {
+            status,
+            limit,
+            before,
+        } => Request::TicketsList {
             status: parse_status(status)?,
             limit,
+            before: before.map(TicketId),
         },
-        TicketsCommand::Show { id } => Request::TicketShow { id: TicketId(id) },
+        TicketsCommand::Show { id, from, limit } => Request::TicketShow {
+            id: TicketId(id),
+            from,
+            limit,
+        },
         TicketsCommand::Create(a) => Request::TicketCreate(ops::NewTicketRequest {
             subject: a.subject,
             requester: a.requester,
@@ -423,6 +452,7 @@ fn recipients_request(c: RecipientsCommand) -> Request {
             id: TicketId(id),
             address,
         },
+        RecipientsCommand::Confirm { id } => Request::RecipientsConfirm { id: TicketId(id) },
         RecipientsCommand::Reset { id, address } => Request::RecipientsReset {
             id: TicketId(id),
             address,
@@ -432,7 +462,15 @@ fn recipients_request(c: RecipientsCommand) -> Request {
 
 fn outbox_request(c: OutboxCommand) -> Request {
     match c {
-        OutboxCommand::List { status, limit } => Request::OutboxList { status, limit },
+        OutboxCommand::List {
+            status,
+            limit,
+            before,
+        } => Request::OutboxList {
+            status,
+            limit,
+            before,
+        },
         OutboxCommand::Retry { id, .. } => Request::OutboxRetry { id },
         OutboxCommand::Deliver => unreachable!("handled before"),
     }

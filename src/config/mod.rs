@@ -36,8 +36,12 @@ pub struct ConfigError {
 pub struct Config {
     /// The file it came from.
     pub source: PathBuf,
-    /// Short instance name (loop-detection header value).
+    /// Short instance name (templates' `instance.name`).
     pub instance_name: String,
+    /// Unique id of this desk in the loop header: `instance.id`, or the
+    /// one generated into the store on first start (filled in when the
+    /// desk opens, see [`crate::desk::Desk::open`]).
+    pub instance_id: Option<String>,
     /// Support addresses, normalized.
     pub support_addresses: BTreeSet<String>,
     /// Display name for outgoing mail.
@@ -127,6 +131,9 @@ pub struct InboundConfig {
     pub max_attachment_bytes: u64,
     /// Category for new tickets.
     pub default_category: Option<String>,
+    /// External recipients a new ticket takes from the mail's From, To and
+    /// Cc (the requester first); the rest are recorded as not added.
+    pub max_recipients: usize,
     /// Maildir drop folder, if any.
     pub maildir: Option<MaildirConfig>,
     /// IMAP mailboxes watched.
@@ -231,6 +238,13 @@ pub struct AlertsConfig {
     pub ticket_rate_limit_max: u32,
     /// Per-ticket rate-limit window.
     pub ticket_rate_limit_window: chrono::Duration,
+    /// Outside recipients one event may alert; alerts beyond are held
+    /// (suppressed, `fan-out-cap`) for staff to release.
+    pub max_fanout: usize,
+    /// A first mail from a sender with no earlier ticket that names more
+    /// than this many other outside recipients alerts only the requester
+    /// until staff confirm the recipients.
+    pub new_sender_max_cc: usize,
 }
 
 /// `[closed_tickets]`, validated.
@@ -336,12 +350,13 @@ pub struct ApiConfig {
 }
 
 /// The template events and their default template names.
-pub const TEMPLATE_EVENTS: [&str; 5] = [
+pub const TEMPLATE_EVENTS: [&str; 6] = [
     "acknowledgement",
     "new_ticket",
     "ticket_closed",
     "public_reply",
     "staff_notification",
+    "staff_warning",
 ];
 
 impl Config {
@@ -379,6 +394,13 @@ impl Config {
     /// The support address outgoing mail comes from and replies go to.
     pub fn reply_base_address(&self) -> &str {
         &self.outbound.from_address
+    }
+
+    /// Value of our loop header: `instance.id`, else the id the desk
+    /// generated into its store (set when the desk opens); the instance
+    /// name only for a config that never went through a desk (tests).
+    pub fn loop_id(&self) -> &str {
+        self.instance_id.as_deref().unwrap_or(&self.instance_name)
     }
 
     /// Domain used in our Message-IDs.
@@ -475,6 +497,7 @@ impl Validator {
         Ok(Config {
             source: path.to_path_buf(),
             instance_name: raw.instance.name,
+            instance_id: self.instance_id(raw.instance.id)?,
             support_addresses,
             from_name: raw.instance.from_name,
             secret: self.secret(raw.instance.secret)?,
@@ -504,6 +527,16 @@ impl Validator {
             correlations,
             api: self.api(raw.api)?,
         })
+    }
+
+    fn instance_id(&self, id: Option<String>) -> Result<Option<String>, ConfigError> {
+        match id {
+            Some(id) if id.len() < 8 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') => Err(self.err(
+                "instance.id",
+                format!("expected at least 8 letters, digits, '-' or '.', unique to this desk, found \"{id}\" (or remove the key to have one generated)"),
+            )),
+            other => Ok(other),
+        }
     }
 
     fn secret(&self, secret: Option<String>) -> Result<Option<String>, ConfigError> {
@@ -601,6 +634,11 @@ impl Validator {
             max_message_bytes: max,
             max_attachment_bytes: max_attachment,
             default_category: raw.default_category,
+            max_recipients: self.at_least_one(
+                "inbound.max_recipients",
+                raw.max_recipients,
+                DEFAULT_MAX_RECIPIENTS,
+            )?,
             maildir,
             imap: self.imap_list(raw.imap)?,
         })
@@ -743,6 +781,12 @@ impl Validator {
                 .ticket_rate_limit_max
                 .unwrap_or(DEFAULT_TICKET_RATE_LIMIT_MAX),
             ticket_rate_limit_window: ticket_window,
+            max_fanout: self.at_least_one(
+                "alerts.max_fanout",
+                raw.max_fanout,
+                DEFAULT_MAX_FANOUT,
+            )?,
+            new_sender_max_cc: raw.new_sender_max_cc.unwrap_or(DEFAULT_NEW_SENDER_MAX_CC) as usize,
         })
     }
 
@@ -771,6 +815,22 @@ impl Validator {
             customer_reply,
             thanks_keeps_closed: raw.thanks_keeps_closed.unwrap_or(true),
         })
+    }
+
+    /// A count that must be at least 1 (a cap of 0 would silence all).
+    fn at_least_one(
+        &self,
+        key: &str,
+        value: Option<u32>,
+        default: u32,
+    ) -> Result<usize, ConfigError> {
+        match value.unwrap_or(default) {
+            0 => Err(self.err(
+                key,
+                format!("expected a number of at least 1 (default {default})"),
+            )),
+            n => Ok(n as usize),
+        }
     }
 
     /// A rate-limit window: a positive number of minutes.

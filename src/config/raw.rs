@@ -47,6 +47,13 @@ pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 pub const DEFAULT_REOPEN_WITHIN_DAYS: u32 = 14;
 /// Default soft bounces of one address on one ticket before mail stops.
 pub const DEFAULT_SOFT_BOUNCE_LIMIT: u32 = 3;
+/// Default `inbound.max_recipients`: a customer's own team fits, a
+/// harvested address list does not.
+pub const DEFAULT_MAX_RECIPIENTS: u32 = 20;
+/// Default `alerts.max_fanout`.
+pub const DEFAULT_MAX_FANOUT: u32 = 50;
+/// Default `alerts.new_sender_max_cc`.
+pub const DEFAULT_NEW_SENDER_MAX_CC: u32 = 5;
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -100,6 +107,8 @@ pub struct RawInstance {
     pub from_name: Option<String>,
     /// Secret for thread tokens; generated and stored when absent.
     pub secret: Option<String>,
+    /// Unique id in the loop header; generated and stored when absent.
+    pub id: Option<String>,
 }
 
 /// `[store]`
@@ -149,6 +158,8 @@ pub struct RawInbound {
     pub max_attachment_bytes: Option<u64>,
     /// Category for tickets opened without one.
     pub default_category: Option<String>,
+    /// Recipients a new ticket takes from a mail's headers.
+    pub max_recipients: Option<u32>,
     /// `[inbound.maildir]`
     pub maildir: Option<RawMaildir>,
     /// `[[inbound.imap]]`: mailboxes to watch.
@@ -275,6 +286,11 @@ pub struct RawAlerts {
     pub ticket_rate_limit_max: Option<u32>,
     /// Per-ticket rate-limit window in minutes.
     pub ticket_rate_limit_window_minutes: Option<u32>,
+    /// Outside recipients one event may alert; the rest are held.
+    pub max_fanout: Option<u32>,
+    /// Other outside recipients a new sender's first mail may bring
+    /// before only the requester is alerted.
+    pub new_sender_max_cc: Option<u32>,
 }
 
 /// `[closed_tickets]`: what a reply to a closed ticket does.

@@ -281,7 +281,11 @@ fn minimal_config_gets_defaults() {
         chrono::Duration::minutes(60)
     );
     assert_eq!(c.templates_dir, Path::new("templates"));
-    assert_eq!(c.template_names.len(), 5);
+    assert_eq!(c.template_names.len(), 6);
+    assert_eq!(c.inbound.max_recipients, 20);
+    assert_eq!(c.alerts.max_fanout, 50);
+    assert_eq!(c.alerts.new_sender_max_cc, 5);
+    assert_eq!(c.instance_id, None);
     assert!(c.automated.is_empty());
     assert_eq!(c.api.listen.to_string(), "127.0.0.1:8025");
 }
@@ -607,6 +611,24 @@ fn error_cases() -> Vec<ErrorCase> {
             minimal_plus("[alerts]\nticket_rate_limit_window_minutes = 0"),
             "alerts.ticket_rate_limit_window_minutes",
             &["expected a positive number of minutes"],
+        ),
+        case(
+            "zero fan-out cap",
+            minimal_plus("[alerts]\nmax_fanout = 0"),
+            "alerts.max_fanout",
+            &["expected a number of at least 1 (default 50)"],
+        ),
+        case(
+            "zero recipients from a mail",
+            minimal_plus("[inbound]\nmax_recipients = 0"),
+            "inbound.max_recipients",
+            &["expected a number of at least 1 (default 20)"],
+        ),
+        case(
+            "short instance id",
+            MINIMAL.replace("name = \"desk\"", "name = \"desk\"\nid = \"abc\""),
+            "instance.id",
+            &["expected at least 8 letters", "found \"abc\""],
         ),
         case(
             "negative per-ticket limit",

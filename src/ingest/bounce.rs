@@ -1,26 +1,27 @@
 //! Bounces: a delivery status notification about our mail is tied to the
-//! ticket and the recipient it bounced for, kept as an internal note, and
-//! marks that recipient on that ticket (see
-//! [`crate::model::RecipientDelivery`]): a hard bounce stops mail to the
-//! address on the ticket, soft ones are counted until
-//! `bounces.soft_bounce_limit`, a delay warning is only noted. A bounce
-//! never opens or reopens a ticket and never alerts anyone.
+//! mail it bounced, kept as an internal note, and marks that mail's
+//! recipient on its ticket (see [`crate::model::RecipientDelivery`]): a
+//! hard bounce stops mail to the address on the ticket, soft ones are
+//! counted until `bounces.soft_bounce_limit`, a delay warning is only
+//! noted. A bounce never opens or reopens a ticket and never alerts anyone.
 //!
-//! Which ticket and recipient, first match wins:
-//! 1. the bounce was addressed to an outbox item's keyed envelope sender
-//!    (VERP, `support+bN.K@`): the exact mail and recipient; the token is
-//!    bound to the item, so it cannot be forged for another one;
-//! 2. one of our Message-IDs (ticket token verified) in the returned
-//!    original or in the bounce's own In-Reply-To/References; when it is
-//!    an outbox item's, that item's recipient. The item number in a
-//!    Message-ID is not keyed, so anyone holding one of our mails could
-//!    name a neighbouring item; the damage is limited to that ticket,
-//!    shown in its notes and history, and undone by `recipients reset`;
-//! 3. the thread match of the bounce itself; the recipient is then the
-//!    reported address, when it is one of the ticket's recipients.
+//! A bounce counts only when it is tied to one outbox item by proof a
+//! stranger cannot forge, first match wins:
+//! 1. it was addressed to the item's keyed envelope sender (VERP,
+//!    `support+bN.K@`);
+//! 2. it names one of our Message-IDs whose item token verifies
+//!    (`tT.K.N.J@`, see [`crate::token`]), in the returned original or in
+//!    its own In-Reply-To/References.
 //!
-//! A bounce of a staff notification is noted but marks nobody; a bounce
-//! that matches no ticket is stored as ignored.
+//! A subject tag, a From address or any other thread match is not proof:
+//! such a bounce is stored as ignored, related to the ticket, and marks
+//! nobody.
+//!
+//! The failed address comes from the report (Final-Recipient,
+//! Original-Recipient, X-Failed-Recipients) and must be the item's
+//! recipient. A report that names other addresses, or none, marks nobody;
+//! the note says what the report named and where the mail went. A bounce
+//! of a staff notification is noted but marks nobody.
 
 use super::{Applied, Decision};
 use crate::desk::Desk;
@@ -32,22 +33,27 @@ use crate::store::WriteTx;
 /// Lines of an unreadable bounce quoted in the note.
 const UNREADABLE_EXCERPT_LINES: usize = 30;
 
-/// The ticket (and, when known, the mail) a bounce is about.
+/// The ticket and the mail a bounce is about.
 struct Attribution {
     ticket: Ticket,
-    item: Option<OutboxItem>,
+    item: OutboxItem,
     how: &'static str,
 }
 
-/// Whose mail bounced.
+/// Whose mail bounced, as far as the report shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
-    /// One of the ticket's external recipients.
+    /// The item's outside recipient, named by the report.
     External(String),
     /// A staff notification's recipient.
     Staff(String),
-    /// No recipient of the ticket could be matched.
-    Unknown,
+    /// The report names other addresses than the item's recipient.
+    Disagrees {
+        /// What the report names.
+        named: Vec<String>,
+    },
+    /// The report names no failed address.
+    Unnamed,
 }
 
 /// What the report says about the bounced mail's recipient.
@@ -63,7 +69,10 @@ impl Finding<'_> {
         match &self.target {
             Target::External(a) => format!("bounce:{a}:{severity}"),
             Target::Staff(a) => format!("bounce:staff {a}:{severity}"),
-            Target::Unknown => format!("bounce:recipient unknown:{severity}"),
+            Target::Disagrees { named } => {
+                format!("bounce:disagrees:names {}:{severity}", named.join(","))
+            }
+            Target::Unnamed => format!("bounce:names no address:{severity}"),
         }
     }
 }
@@ -81,16 +90,16 @@ pub(super) fn handle(
         how,
     }) = attribute(desk, d, &report)?
     else {
-        return Ok(ignored(d, None, "bounce:not attributable to a ticket"));
+        return Ok(unattributed(d));
     };
-    let finding = finding(&ticket, item.as_ref(), &report);
+    let finding = finding(&item, &report);
     if finding.severity == Severity::Delivered {
         return Ok(ignored(d, Some(ticket.id), "bounce:reports delivery"));
     }
-    let marked = mark(desk, tx, &mut ticket, &finding, item.as_ref(), d)?;
+    let marked = mark(desk, tx, &mut ticket, &finding, &item, d)?;
     let note = Note {
         ticket: &ticket,
-        item: item.as_ref(),
+        item: &item,
         how,
         finding: &finding,
         report: &report,
@@ -109,6 +118,19 @@ fn ignored(d: &Decision<'_>, ticket: Option<crate::model::TicketId>, note: &str)
     Applied::ignored(ticket, format!("{}; {note}", d.class.rule)).note(note)
 }
 
+/// A bounce with no proof of which mail it is about: ignored, related to
+/// the ticket its thread names (if any), marking nobody.
+fn unattributed(d: &Decision<'_>) -> Applied {
+    match d.thread {
+        Some(thread) => ignored(
+            d,
+            Some(thread.ticket()),
+            "bounce:not tied to our mail (no keyed bounce address or Message-ID); nobody marked",
+        ),
+        None => ignored(d, None, "bounce:not attributable to a ticket"),
+    }
+}
+
 fn empty_report() -> DeliveryReport {
     DeliveryReport {
         format: ReportFormat::PlainText,
@@ -119,35 +141,35 @@ fn empty_report() -> DeliveryReport {
     }
 }
 
-/// Finds the ticket and outbox item a bounce is about (see module docs).
+/// Finds the outbox item a bounce is about, by proof only (see the
+/// module doc), and its ticket.
 fn attribute(
     desk: &Desk,
     d: &Decision<'_>,
     report: &DeliveryReport,
 ) -> anyhow::Result<Option<Attribution>> {
-    let found = |item: Option<OutboxItem>, id, how| -> anyhow::Result<Option<Attribution>> {
+    let found = |item: OutboxItem, how| -> anyhow::Result<Option<Attribution>> {
         Ok(desk
             .store
-            .ticket(id)?
+            .ticket(item.ticket)?
             .map(|ticket| Attribution { ticket, item, how }))
     };
     if let Some(item) = verp_item(desk, d)? {
-        return found(Some(item.clone()), item.ticket, "bounce-address");
+        return found(item, "bounce-address");
     }
-    let ids = report.referenced_ids().chain(d.mail.referenced_ids());
-    for id in ids {
-        if let Some((ticket, item_id)) = desk.key.outbox_item_of_message_id(id) {
-            let item = desk
-                .store
-                .outbox_item(item_id)?
-                .filter(|i| i.ticket == ticket && i.message_id.eq_ignore_ascii_case(id));
-            return found(item, ticket, "our-message-id");
+    for id in report.referenced_ids().chain(d.mail.referenced_ids()) {
+        let Some((ticket, item_id)) = desk.key.outbox_item_of_message_id(id) else {
+            continue;
+        };
+        let item = desk
+            .store
+            .outbox_record(item_id)?
+            .filter(|i| i.ticket == ticket && i.message_id.eq_ignore_ascii_case(id));
+        if let Some(item) = item {
+            return found(item, "our-message-id");
         }
     }
-    match d.thread {
-        Some(thread) => found(None, thread.ticket(), thread.rule()),
-        None => Ok(None),
-    }
+    Ok(None)
 }
 
 /// The outbox item whose keyed envelope sender the bounce was sent to.
@@ -158,46 +180,32 @@ fn verp_item(desk: &Desk, d: &Decision<'_>) -> anyhow::Result<Option<OutboxItem>
     for base in bases {
         for address in d.mail.all_recipients() {
             if let Some(item) = desk.key.verify_bounce_address(address, base) {
-                return desk.store.outbox_item(item);
+                return desk.store.outbox_record(item);
             }
         }
     }
     Ok(None)
 }
 
-fn finding<'r>(
-    ticket: &Ticket,
-    item: Option<&OutboxItem>,
-    report: &'r DeliveryReport,
-) -> Finding<'r> {
-    let target = target(ticket, item, report);
-    let block = match &target {
-        Target::External(a) | Target::Staff(a) => report.recipient_for(a),
-        Target::Unknown => report.worst(),
+fn finding<'r>(item: &OutboxItem, report: &'r DeliveryReport) -> Finding<'r> {
+    let block = report.recipients.iter().find(|r| r.is_for(&item.recipient));
+    let named: Vec<String> = report
+        .recipients
+        .iter()
+        .filter_map(|r| r.address())
+        .map(str::to_string)
+        .collect();
+    let target = match (item.to_staff, block, named.is_empty()) {
+        (true, _, _) => Target::Staff(item.recipient.clone()),
+        (false, Some(_), _) => Target::External(item.recipient.clone()),
+        (false, None, false) => Target::Disagrees { named },
+        (false, None, true) => Target::Unnamed,
     };
+    let block = block.or_else(|| report.worst());
     Finding {
         severity: block.map_or(Severity::Unknown, RecipientReport::severity),
         target,
         block,
-    }
-}
-
-fn target(ticket: &Ticket, item: Option<&OutboxItem>, report: &DeliveryReport) -> Target {
-    match item {
-        Some(i) if i.to_staff => Target::Staff(i.recipient.clone()),
-        Some(i) => Target::External(i.recipient.clone()),
-        None => report
-            .recipients
-            .iter()
-            .filter_map(RecipientReport::address)
-            .chain(
-                report
-                    .recipients
-                    .iter()
-                    .filter_map(|r| r.final_recipient.as_deref()),
-            )
-            .find(|a| ticket.requester == *a || ticket.recipients.contains(*a))
-            .map_or(Target::Unknown, |a| Target::External(a.to_string())),
     }
 }
 
@@ -210,7 +218,8 @@ enum Marked {
     AlreadyStopped,
     /// Counted (soft) or noted (delayed); mail continues.
     Counted,
-    /// Nothing recorded (staff, unknown recipient or unreadable report).
+    /// Nothing recorded (staff, a report that names another address or
+    /// none, or an unreadable report).
     Nothing,
 }
 
@@ -219,7 +228,7 @@ fn mark(
     tx: &mut WriteTx<'_>,
     ticket: &mut Ticket,
     finding: &Finding<'_>,
-    item: Option<&OutboxItem>,
+    item: &OutboxItem,
     d: &Decision<'_>,
 ) -> anyhow::Result<Marked> {
     let (Target::External(address), Some(kind)) = (&finding.target, bounce_kind(finding.severity))
@@ -233,7 +242,7 @@ fn mark(
         kind,
         status: block.and_then(|b| b.status).map(|s| s.to_string()),
         diagnostic: block.and_then(|b| b.diagnostic.clone()),
-        outbox_item: item.map(|i| i.id),
+        outbox_item: Some(item.id),
     };
     let actor = d.mail.from.as_deref().unwrap_or("mailer-daemon");
     let stopped = desk.record_delivery_problem(tx, ticket, address, problem, actor)?;
@@ -267,7 +276,7 @@ fn severity_name(severity: Severity) -> &'static str {
 /// and what ticketd does about it.
 struct Note<'a> {
     ticket: &'a Ticket,
-    item: Option<&'a OutboxItem>,
+    item: &'a OutboxItem,
     how: &'static str,
     finding: &'a Finding<'a>,
     report: &'a DeliveryReport,
@@ -281,13 +290,12 @@ impl Note<'_> {
         if let Some(diagnostic) = block.and_then(|b| b.diagnostic.as_deref()) {
             lines.push(format!("Server said: {diagnostic}"));
         }
-        if let Some(item) = self.item {
-            let kind = item.kind.event_name();
-            lines.push(format!(
-                "Bounced mail: alert {} ({kind}) to {}",
-                item.id, item.recipient
-            ));
-        }
+        let item = self.item;
+        let kind = item.kind.event_name();
+        lines.push(format!(
+            "Bounced mail: alert {} ({kind}) to {}",
+            item.id, item.recipient
+        ));
         if let Some(mta) = &self.report.reporting_mta {
             lines.push(format!("Reported by: {mta}"));
         }
@@ -308,7 +316,9 @@ impl Note<'_> {
         let block = self.finding.block;
         let who = match &self.finding.target {
             Target::External(a) | Target::Staff(a) => a.as_str(),
-            Target::Unknown => block.and_then(RecipientReport::address).unwrap_or("?"),
+            Target::Disagrees { .. } | Target::Unnamed => {
+                block.and_then(RecipientReport::address).unwrap_or("?")
+            }
         };
         let status = block
             .and_then(|b| b.status)
@@ -352,6 +362,15 @@ impl Note<'_> {
             }
             (Target::Staff(a), _) => format!(
                 "{a} gets staff notifications: check staff.addresses and alerts.staff_recipients."
+            ),
+            (Target::Disagrees { named }, _) => format!(
+                "The report names {}, but this mail went to {}; nobody was marked.",
+                named.join(", "),
+                self.item.recipient
+            ),
+            (Target::Unnamed, _) => format!(
+                "The report names no failed address (this mail went to {}); nobody was marked.",
+                self.item.recipient
             ),
             _ => "No recipient was marked.".to_string(),
         }

@@ -86,7 +86,7 @@ pub(super) fn follow_up(
         return Ok(applied.note(format!("closed-ticket:joined-open-follow-up-#{open}")));
     }
     let note = format!("closed-ticket:follow-up-of-#{}", previous.id);
-    let mut draft = super::ticket_draft(desk, d, d.rule_with(std::slice::from_ref(&note)));
+    let mut draft = super::ticket_draft(desk, d, d.rule_with(std::slice::from_ref(&note)))?;
     draft.subject = previous.subject.clone();
     draft.opening.text = super::outside_reply_text(d.mail);
     let ticket = desk.open_follow_up(tx, &mut previous, draft, why, &super::trigger(d))?;

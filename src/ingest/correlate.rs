@@ -85,7 +85,7 @@ pub(super) fn apply(
         }
         (None, false) => {
             let note = format!("correlate:{}:opened", found.label);
-            let mut draft = super::ticket_draft(desk, d, d.rule_with(std::slice::from_ref(&note)));
+            let mut draft = super::ticket_draft(desk, d, d.rule_with(std::slice::from_ref(&note)))?;
             draft.correlation = Some(found.key);
             let ticket = desk.open_ticket(tx, draft, &super::trigger(d))?;
             let opened = crate::model::Disposition::NewTicket { ticket: ticket.id };

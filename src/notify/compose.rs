@@ -119,7 +119,7 @@ fn headers(
         .subject(subject)
         .message_id(Some(bracket(&item.message_id)))
         .date_now()
-        .raw_header(raw_header(LOOP_HEADER, &config.instance_name));
+        .raw_header(raw_header(LOOP_HEADER, config.loop_id()));
     if config.bounces.verp {
         builder = builder.envelope(verp_envelope(item, from, key)?);
     }
@@ -159,13 +159,19 @@ fn verp_envelope(
         .map_err(|e| ComposeError::Build(e.to_string()))
 }
 
+/// Longest Message-ID we put in a threading header: `In-Reply-To: <`,
+/// the id and `>` must fit one line of at most 998 octets (RFC 5322
+/// 2.1.1), and an id cannot be folded.
+const MAX_MSG_ID_OCTETS: usize = 998 - "In-Reply-To: <>".len();
+
 /// Whether `id` can go out as `<id>`: an RFC 5322 msg-id is printable
 /// US-ASCII without angle brackets. Inbound ids are stored as received; one
-/// that is not (control or 8-bit bytes, found by fuzzing) is left out of
-/// our threading headers rather than sent as an RFC 2047 word no client
-/// can thread on.
+/// that is not (control or 8-bit bytes, found by fuzzing), or too long for
+/// a header line, is left out of our threading headers rather than sent as
+/// an RFC 2047 word no client can thread on or a line servers reject.
 fn is_msg_id(id: &str) -> bool {
     !id.is_empty()
+        && id.len() <= MAX_MSG_ID_OCTETS
         && id
             .chars()
             .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>'))
@@ -210,6 +216,8 @@ pub fn sample_item() -> OutboxItem {
         delivery: Default::default(),
         links: Default::default(),
         correlation: None,
+        recipients_unconfirmed: false,
+        not_added: None,
     };
     let comment = Comment {
         seq: 0,
@@ -226,6 +234,7 @@ pub fn sample_item() -> OutboxItem {
         }],
         source_message: None,
         created_at: now,
+        unproven_staff: false,
     };
     OutboxItem {
         id: 1,

@@ -52,10 +52,14 @@ pub async fn deliver_due(
         if due.is_empty() {
             return Ok(total);
         }
-        for item in due {
+        for due_item in due {
             if stop.is_cancelled() {
                 break;
             }
+            // The context is loaded per send, so a pass holds one at a time.
+            let Some(item) = desk.store.outbox_item(due_item.id)? else {
+                continue;
+            };
             match attempt(desk, transport, &templates, item).await? {
                 SendResult::Sent => total.sent += 1,
                 SendResult::Retry(_) => total.retried += 1,

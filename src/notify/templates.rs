@@ -77,6 +77,14 @@ const DEFAULTS: &[(&str, &str)] = &[
         "staff_notification/body.txt.j2",
         include_str!("../../templates/staff_notification/body.txt.j2"),
     ),
+    (
+        "staff_warning/subject.txt.j2",
+        include_str!("../../templates/staff_warning/subject.txt.j2"),
+    ),
+    (
+        "staff_warning/body.txt.j2",
+        include_str!("../../templates/staff_warning/body.txt.j2"),
+    ),
 ];
 
 /// Longest subject we send; longer ones are cut.

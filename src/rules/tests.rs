@@ -31,6 +31,8 @@ fn ticket(origin: Origin) -> Ticket {
         delivery: Default::default(),
         links: Default::default(),
         correlation: None,
+        recipients_unconfirmed: false,
+        not_added: None,
     }
 }
 
@@ -45,6 +47,7 @@ fn comment(author: &str, role: AuthorRole, visibility: Visibility) -> Comment {
         attachments: vec![],
         source_message: None,
         created_at: Utc::now(),
+        unproven_staff: false,
     }
 }
 

@@ -38,6 +38,8 @@
 //! - `checkpoints`: IMAP mailbox name -> [`MailboxCheckpoint`]
 //! - `correlations`: correlation key -> ticket id (u64 BE), only while
 //!   that ticket is open (see [`crate::config::Correlation`])
+//! - `requester_tickets`: requester address ++ 0x00 ++ ticket id (u64 BE)
+//!   -> empty (stores written before it existed are indexed once on open)
 
 mod blobs;
 mod checkpoint;
@@ -45,6 +47,7 @@ mod engine;
 mod journal;
 mod message_log;
 mod overlay;
+mod pages;
 mod read;
 mod tx;
 mod view;
@@ -56,6 +59,7 @@ use anyhow::Context;
 
 pub use checkpoint::{MailboxCheckpoint, UnmarkedMessage};
 pub use message_log::MessageKind;
+pub use pages::{COMMENT_PAGE_BYTES, CommentPage};
 pub use tx::{AlertContext, WriteTx};
 
 /// Schema version written by this build; bump with a migration. Version 2
@@ -63,7 +67,7 @@ pub use tx::{AlertContext, WriteTx};
 /// stores (reference in `raw_refs`) are read as they are and marked 2.
 const SCHEMA_VERSION: u64 = 2;
 
-const TREE_NAMES: [&str; 17] = [
+const TREE_NAMES: [&str; 18] = [
     "meta",
     "tickets",
     "comments",
@@ -81,6 +85,7 @@ const TREE_NAMES: [&str; 17] = [
     "raw_refs",
     "outbox_context",
     "message_log",
+    "requester_tickets",
 ];
 
 #[derive(Clone, Copy)]
@@ -102,6 +107,7 @@ enum T {
     RawRefs = 14,
     OutboxContext = 15,
     MessageLog = 16,
+    RequesterTickets = 17,
 }
 
 /// Trees whose values may be blob references.
@@ -138,6 +144,7 @@ impl Store {
         };
         store.check_schema()?;
         store.index_message_log_once()?;
+        store.index_requesters_once()?;
         Ok(store)
     }
 
@@ -212,6 +219,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// This desk's unique id (`NAME-` and 16 random hex digits), created
+    /// on first use.
+    pub fn instance_id(&self, name: &str) -> anyhow::Result<String> {
+        let meta = self.tree(T::Meta);
+        if let Some(v) = meta.get("instance_id")? {
+            return Ok(String::from_utf8_lossy(&v).into_owned());
+        }
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random)
+            .map_err(|e| anyhow::anyhow!("No randomness for the instance id: {e}"))?;
+        let id = format!("{name}-{}", hex::encode(random));
+        meta.compare_and_swap("instance_id", None as Option<&[u8]>, Some(id.as_bytes()))?
+            .ok();
+        self.inner.shared.db.flush().context("Flushing the store")?;
+        Ok(meta
+            .get("instance_id")?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or(id))
+    }
+}
+
 /// How long opening waits for a lock that this process only just let go
 /// of: sled's I/O threads release it a moment after the store is closed.
 const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
@@ -254,6 +283,15 @@ fn seq_key(ticket: u64, seq: u32) -> [u8; 12] {
     let mut key = [0u8; 12];
     key[..8].copy_from_slice(&ticket.to_be_bytes());
     key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn requester_key(requester: &str, ticket: Option<crate::model::TicketId>) -> Vec<u8> {
+    let mut key = requester.as_bytes().to_vec();
+    key.push(0);
+    if let Some(id) = ticket {
+        key.extend_from_slice(&id.0.to_be_bytes());
+    }
     key
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use anyhow::Context;
 
 use super::blobs::BlobRef;
-use super::{Store, T, decode_u64, due_key, ticket_rate_key};
+use super::{Store, T, decode_u64, due_key, requester_key, ticket_rate_key};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
 use crate::outbox::OutboxItem;
 
@@ -63,28 +63,6 @@ impl Store {
         self.all(T::Messages, false).map(|r| decode_message(&r?.1))
     }
 
-    /// Messages that arrived for a ticket, oldest first.
-    pub fn messages_for_ticket(&self, id: TicketId) -> anyhow::Result<Vec<MessageRecord>> {
-        let mut records = Vec::new();
-        for entry in self.with_prefix(T::TicketMessages, &id.0.to_be_bytes()) {
-            let (key, _) = entry?;
-            let fingerprint = String::from_utf8_lossy(&key[8..]).into_owned();
-            records.extend(self.message(&fingerprint)?);
-        }
-        records.sort_by_key(|r| r.received_at);
-        Ok(records)
-    }
-
-    /// Outbox items of a ticket, oldest first.
-    pub fn outbox_for_ticket(&self, id: TicketId) -> anyhow::Result<Vec<OutboxItem>> {
-        let mut items = Vec::new();
-        for entry in self.with_prefix(T::TicketOutbox, &id.0.to_be_bytes()) {
-            let (key, _) = entry?;
-            items.extend(self.outbox_item(decode_u64(&key[8..16]))?);
-        }
-        Ok(items)
-    }
-
     /// Raw bytes of a stored message (`key` is its record's `raw_key`).
     pub fn raw(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
         let referenced = self.get(T::Messages, key.as_bytes())?;
@@ -106,6 +84,31 @@ impl Store {
             .map(|v| TicketId(decode_u64(&v))))
     }
 
+    /// Whether `requester` (normalized) opened any ticket before.
+    pub fn has_ticket_from(&self, requester: &str) -> anyhow::Result<bool> {
+        let prefix = requester_key(requester, None);
+        self.with_prefix(T::RequesterTickets, &prefix)
+            .next()
+            .transpose()
+            .map(|first| first.is_some())
+    }
+
+    /// Indexes the requesters of a store written before the index existed.
+    pub(super) fn index_requesters_once(&self) -> anyhow::Result<()> {
+        const INDEXED_FLAG: &str = "requester_tickets_v1";
+        if self.get(T::Meta, INDEXED_FLAG.as_bytes())?.is_some() {
+            return Ok(());
+        }
+        let mut tx = self.begin();
+        for entry in self.all(T::Tickets, false) {
+            let ticket: Ticket = self.decode(T::Tickets, entry?.1)?;
+            tx.index_requester(&ticket.requester, ticket.id);
+        }
+        tx.put(T::Meta, INDEXED_FLAG, vec![1]);
+        tx.commit()?;
+        self.flush()
+    }
+
     /// The open ticket collecting a correlation key's mail, if any.
     pub fn correlated_ticket(&self, key: &str) -> anyhow::Result<Option<TicketId>> {
         Ok(self
@@ -113,10 +116,16 @@ impl Store {
             .map(|v| TicketId(decode_u64(&v))))
     }
 
-    /// An outbox item.
+    /// An outbox item's record without its template context (left
+    /// `Null`), which events share and which can be large.
+    pub fn outbox_record(&self, id: u64) -> anyhow::Result<Option<OutboxItem>> {
+        self.get_json(T::Outbox, &id.to_be_bytes())
+    }
+
+    /// An outbox item with its template context, to render it.
     pub fn outbox_item(&self, id: u64) -> anyhow::Result<Option<OutboxItem>> {
         let key = id.to_be_bytes();
-        let Some(mut item) = self.get_json::<OutboxItem>(T::Outbox, &key)? else {
+        let Some(mut item) = self.outbox_record(id)? else {
             return Ok(None);
         };
         if item.context.is_null()
@@ -127,7 +136,7 @@ impl Store {
         Ok(Some(item))
     }
 
-    /// Outbox items, newest first, at most `limit`.
+    /// Outbox items with their contexts, newest first, at most `limit`.
     pub fn outbox_items(&self, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
         let mut items = Vec::new();
         for entry in self.all(T::Outbox, true).take(limit) {
@@ -136,7 +145,9 @@ impl Store {
         Ok(items)
     }
 
-    /// Pending items whose next attempt is due at `now`, oldest first.
+    /// Records (no context) of pending items whose next attempt is due at
+    /// `now`, oldest first: the sender loads each one's context as it
+    /// sends it.
     pub fn outbox_due(&self, now: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<OutboxItem>> {
         let end = due_key(now, u64::MAX).to_vec();
         let mut items = Vec::new();
@@ -147,7 +158,7 @@ impl Store {
         );
         for entry in due.take(limit) {
             let (key, _) = entry?;
-            items.extend(self.outbox_item(decode_u64(&key[8..16]))?);
+            items.extend(self.outbox_record(decode_u64(&key[8..16]))?);
         }
         Ok(items)
     }
@@ -158,7 +169,7 @@ impl Store {
             return Ok(None);
         };
         let id = decode_u64(&first?.0[8..16]);
-        Ok(self.outbox_item(id)?.map(|i| i.next_attempt_at))
+        Ok(self.outbox_record(id)?.map(|i| i.next_attempt_at))
     }
 
     /// Number of pending outbox items.

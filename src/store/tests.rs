@@ -261,7 +261,7 @@ fn committed_writes_are_visible_before_the_flush_and_survive_a_crash() {
     assert_eq!(store.raw("raw2").unwrap().unwrap(), b"raw 2");
     let alert = store.outbox_item(2).unwrap().unwrap();
     assert_eq!(alert.context["n"], 2);
-    assert_eq!(store.outbox_for_ticket(TicketId(2)).unwrap().len(), 1);
+    assert_eq!(store.outbox_for_ticket(TicketId(2), 10).unwrap().0.len(), 1);
 }
 
 fn segment_len(dir: &tempfile::TempDir) -> u64 {

@@ -190,7 +190,10 @@ fn store_problems(desk: &Desk) -> Vec<String> {
             _ => problems.push(format!("{}: raw bytes missing", record.fingerprint)),
         }
         if let Some(t) = record.disposition.ticket() {
-            let listed = desk.store.messages_for_ticket(t).unwrap_or_default();
+            let (listed, _) = desk
+                .store
+                .messages_for_ticket(t, ticketd::ops::MAX_PAGE)
+                .unwrap_or_default();
             if !listed.iter().any(|m| m.fingerprint == record.fingerprint) {
                 problems.push(format!("{} not indexed under #{t}", record.fingerprint));
             }

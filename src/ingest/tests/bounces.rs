@@ -16,7 +16,7 @@ const DAVE: &str = "dave@customer.test";
 
 /// A Postfix-style DSN about `recipient`, sent to `to`, returning the
 /// headers of our message `returned_id`.
-fn dsn(
+pub(super) fn dsn(
     to: &str,
     id: &str,
     returned_id: &str,

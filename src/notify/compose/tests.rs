@@ -154,3 +154,21 @@ fn inbound_ids_that_are_not_printable_ascii_stay_out_of_threading_headers() {
     );
     assert!(!text.contains("=?utf-8?"), "no encoded word: {text}");
 }
+
+#[test]
+fn an_inbound_message_id_too_long_for_a_header_line_is_left_out() {
+    let long = format!("{}@customer.test", "x".repeat(5000));
+    let near = format!("{}@customer.test", "y".repeat(900));
+    let mut item = item(AlertKind::PublicReply, false, "s");
+    item.in_reply_to = Some(long.clone());
+    item.references = vec!["root@customer.test".into(), near.clone(), long.clone()];
+    let text = formatted(&item);
+    for line in text.split("\r\n") {
+        assert!(line.len() <= 998, "a {}-byte line", line.len());
+    }
+    assert!(!text.contains(&long));
+    assert_eq!(header(&text, "In-Reply-To"), None);
+    let references = text.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+    assert!(references.contains("<root@customer.test>"), "{references}");
+    assert!(references.contains(&format!("<{near}>")), "{references}");
+}

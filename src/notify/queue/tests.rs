@@ -71,6 +71,7 @@ fn comment(desk: &Desk, id: TicketId, role: AuthorRole, author: &str) {
         html: None,
         attachments: Vec::new(),
         source_message: None,
+        unproven_staff: false,
     };
     desk.add_comment(&mut tx, &mut ticket, draft, &Trigger::default())
         .expect("comment");
