@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::desk::Desk;
 use crate::model::{Origin, Status, TicketId};
 use crate::ops::{self, Request, Response};
-use terminal::Out;
+use terminal::{Out, OutputError};
 
 /// Exit code asking an MTA to retry later (EX_TEMPFAIL).
 pub const EXIT_TEMPFAIL: u8 = 75;
@@ -264,7 +264,8 @@ pub enum ConfigCommand {
     Check,
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A reader that closed standard output
+/// early (`| head -1`) ends the command quietly and successfully.
 pub fn run(cli: Cli) -> ExitCode {
     let json = cli.json;
     let ingest = matches!(cli.command, Command::Ingest { .. });
@@ -275,6 +276,7 @@ pub fn run(cli: Cli) -> ExitCode {
     });
     match result {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             report_error(&mut out, &e, json);
             if ingest {
@@ -284,6 +286,13 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// The error is standard output's reader having gone away.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|cause| cause.downcast_ref::<OutputError>())
+        .any(OutputError::is_broken_pipe)
 }
 
 /// Prints an error (which may quote input) cleaned: as JSON on standard

@@ -28,9 +28,10 @@
 //! byte for byte with [`Out::raw`], also to a terminal: the user asked for
 //! the exact bytes, and cleaning would make them wrong.
 //!
-//! **Errors**: a failed write to standard output is an [`OutputError`].
-//! Messages for standard error go through [`warn`], which cleans them and
-//! never fails.
+//! **Errors**: a failed write to standard output is an [`OutputError`];
+//! when the reader went away (`| head -1`, a broken pipe) the command ends
+//! quietly and successfully, like other Unix tools. Messages for standard
+//! error go through [`warn`], which cleans them and never fails.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -40,6 +41,13 @@ use std::io::{self, Write};
 #[derive(Debug, thiserror::Error)]
 #[error("Writing to standard output")]
 pub struct OutputError(#[source] io::Error);
+
+impl OutputError {
+    /// The reader closed the pipe: nobody wants the rest of the output.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.0.kind() == io::ErrorKind::BrokenPipe
+    }
+}
 
 /// What printing answers.
 pub type Printed = Result<(), OutputError>;
@@ -328,5 +336,13 @@ mod tests {
         let mut out = Out::new(Vec::new());
         assert!(out.raw(&bytes).is_ok());
         assert_eq!(out.into_inner(), bytes);
+    }
+
+    #[test]
+    fn a_closed_pipe_is_told_apart_from_other_failures() {
+        let broken = OutputError(io::Error::from(io::ErrorKind::BrokenPipe));
+        let full = OutputError(io::Error::from(io::ErrorKind::StorageFull));
+        assert!(broken.is_broken_pipe());
+        assert!(!full.is_broken_pipe());
     }
 }

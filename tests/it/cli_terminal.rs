@@ -1,13 +1,16 @@
 //! What the CLI writes to a terminal: mail content with escape sequences
 //! comes out visible but inert (no ESC, C1 or bidi control reaches the
-//! terminal, in human or `--json` output).
+//! terminal, in human or `--json` output), and a reader that goes away
+//! early (`| head -1`) ends the command quietly.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
 
-use crate::util::{BIN, Run, TestEnv, mail, run_command};
+use crate::util::{BIN, Run, TestEnv, mail, run_command, wait_with_deadline};
 
 /// Sets the window title, then clears the screen; then an 8-bit CSI (SGR
 /// red) and a right-to-left override.
@@ -125,4 +128,47 @@ fn run_with_config(config: &str, args: &[&str]) -> Run {
     let mut command = Command::new(BIN);
     command.arg("--config").arg(config).args(args);
     run_command(command, args.iter().map(|a| a.to_string()).collect(), None)
+}
+
+/// `ticketd tickets show 1 | head -1` with a body far larger than a pipe's
+/// buffer: the reader goes away after one line while ticketd still has
+/// most of the body to write.
+#[test]
+fn a_reader_that_closes_early_ends_the_command_quietly() {
+    let env = TestEnv::new();
+    let body: String = (0..8_000)
+        .map(|n| format!("line {n:05} of a long report\n"))
+        .collect();
+    assert!(body.len() > 200_000);
+    env.ingest(&mail(
+        &[
+            ("From", "carol@customer.test"),
+            ("To", "support@example.test"),
+            ("Subject", "A long report"),
+            ("Message-ID", "<long-1@customer.test>"),
+        ],
+        &body,
+    ));
+    let mut child = env
+        .command(&["tickets", "show", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting ticketd");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    stdout
+        .read_line(&mut first)
+        .expect("reading the first line");
+    assert!(first.contains("A long report"), "{first:?}");
+    drop(stdout);
+
+    let status = wait_with_deadline(&mut child, Duration::from_secs(30)).expect("ticketd ends");
+    let mut stderr = String::new();
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    pipe.read_to_string(&mut stderr).expect("reading stderr");
+    assert!(!stderr.contains("panicked"), "{status}: {stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{status}: {stderr}");
+    assert!(status.success(), "{status}: {stderr}");
 }

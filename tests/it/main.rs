@@ -2,7 +2,7 @@
 //!
 //! - `cli`: every command against a store the CLI opens itself;
 //! - `cli_terminal`: what the CLI writes to a terminal (escape sequences
-//!   in mail made inert);
+//!   in mail made inert, a reader that closes early);
 //! - `corpus`: the fixture corpus in `tests/corpus`, through the ingest seam;
 //! - `daemon`: `ticketd serve` as a child process, with the CLI going
 //!   through its local API;
