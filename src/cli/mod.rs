@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::desk::Desk;
 use crate::model::{Origin, Status, TicketId};
 use crate::ops::{self, Request, Response};
-use terminal::{Out, OutputError};
+use terminal::Out;
 
 /// Exit code asking an MTA to retry later (EX_TEMPFAIL).
 pub const EXIT_TEMPFAIL: u8 = 75;
@@ -276,35 +276,15 @@ pub fn run(cli: Cli) -> ExitCode {
     });
     match result {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if terminal::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            report_error(&mut out, &e, json);
+            output::error(&mut out, &e, json);
             if ingest {
                 ExitCode::from(EXIT_TEMPFAIL)
             } else {
                 ExitCode::FAILURE
             }
         }
-    }
-}
-
-/// The error is standard output's reader having gone away.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain()
-        .filter_map(|cause| cause.downcast_ref::<OutputError>())
-        .any(OutputError::is_broken_pipe)
-}
-
-/// Prints an error (which may quote input) cleaned: as JSON on standard
-/// output with `--json`, else on standard error.
-fn report_error(out: &mut Out, e: &anyhow::Error, json: bool) {
-    let message = format!("{e:#}");
-    if json {
-        let printed = out.json_line(&serde_json::json!({ "error": message }));
-        // Nothing more can be said when standard output fails too.
-        drop(printed.and_then(|()| out.flush()));
-    } else {
-        terminal::warn(&format!("ticketd: {message}"));
     }
 }
 

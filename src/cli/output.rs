@@ -24,6 +24,19 @@ pub fn done(out: &mut Out, json: bool, message: &str) -> Printed {
     }
 }
 
+/// Prints a command's error (which may quote input), cleaned: as JSON on
+/// standard output with `--json`, else on standard error.
+pub fn error(out: &mut Out, e: &anyhow::Error, json: bool) {
+    let message = format!("{e:#}");
+    if json {
+        let printed = out.json_line(&serde_json::json!({ "error": message }));
+        // Nothing more can be said when standard output fails too.
+        drop(printed.and_then(|()| out.flush()));
+    } else {
+        warn(&format!("ticketd: {message}"));
+    }
+}
+
 /// Prints an operation's response.
 pub fn print(out: &mut Out, response: &Response, json: bool, config: &Config) -> Printed {
     if json {

@@ -49,6 +49,13 @@ impl OutputError {
     }
 }
 
+/// `e` (or a cause of it) is standard output's reader having gone away.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|cause| cause.downcast_ref::<OutputError>())
+        .any(OutputError::is_broken_pipe)
+}
+
 /// What printing answers.
 pub type Printed = Result<(), OutputError>;
 
@@ -344,5 +351,12 @@ mod tests {
         let full = OutputError(io::Error::from(io::ErrorKind::StorageFull));
         assert!(broken.is_broken_pipe());
         assert!(!full.is_broken_pipe());
+        assert!(is_broken_pipe(
+            &anyhow::Error::from(broken).context("printing")
+        ));
+        assert!(!is_broken_pipe(&anyhow::Error::from(full)));
+        // A broken connection to the daemon is a real failure.
+        let elsewhere = io::Error::from(io::ErrorKind::BrokenPipe);
+        assert!(!is_broken_pipe(&anyhow::Error::from(elsewhere)));
     }
 }
