@@ -138,7 +138,8 @@ async fn check_connections(config: &Config) -> anyhow::Result<()> {
     let outbound_ok = outbound.is_ok();
     lines.push(outbound.unwrap_or_else(|e| e));
     for line in &lines {
-        eprintln!("{line}");
+        // Lines quote server replies: printed cleaned of escape sequences.
+        crate::cli::terminal::warn(line);
     }
     if imap_ok && outbound_ok {
         Ok(())

@@ -1,8 +1,11 @@
 //! The command line: clap definitions and dispatch. Commands that touch
 //! tickets become an [`ops::Request`], run through the daemon's local API
 //! when one is running, or against the store directly when none is.
+//! Everything it prints goes through [`terminal`] (mail content must not
+//! reach a terminal as escape sequences).
 
 mod output;
+pub(crate) mod terminal;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -18,6 +21,7 @@ use crate::config::Config;
 use crate::desk::Desk;
 use crate::model::{Origin, Status, TicketId};
 use crate::ops::{self, Request, Response};
+use terminal::Out;
 
 /// Exit code asking an MTA to retry later (EX_TEMPFAIL).
 pub const EXIT_TEMPFAIL: u8 = 75;
@@ -280,18 +284,21 @@ pub enum ConfigCommand {
     Check,
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A reader that closed standard output
+/// early (`| head -1`) ends the command quietly and successfully.
 pub fn run(cli: Cli) -> ExitCode {
     let json = cli.json;
     let ingest = matches!(cli.command, Command::Ingest { .. });
-    match dispatch(cli) {
+    let mut out = Out::stdout();
+    let result = dispatch(cli, &mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
+    match result {
         Ok(code) => code,
+        Err(e) if terminal::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            if json {
-                println!("{}", serde_json::json!({ "error": format!("{e:#}") }));
-            } else {
-                eprintln!("ticketd: {e:#}");
-            }
+            output::error(&mut out, &e, json);
             if ingest {
                 ExitCode::from(EXIT_TEMPFAIL)
             } else {
@@ -305,12 +312,12 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(Config::load(&cli.config)?)
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+fn dispatch(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli)?;
     let json = cli.json;
     match cli.command {
         Command::Serve { check } => serve(config, check),
-        Command::Ingest { file } => ingest(&config, file, json),
+        Command::Ingest { file } => ingest(out, &config, file, json),
         Command::Tickets(TicketsCommand::Attachment {
             id,
             comment,
@@ -322,23 +329,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 comment,
                 index,
             };
-            write_bytes(&config, request, output)
+            write_bytes(out, &config, request, output)
         }
-        Command::Tickets(c) => request(&config, tickets_request(c)?, json),
-        Command::Recipients(c) => request(&config, recipients_request(c), json),
-        Command::Outbox(OutboxCommand::Deliver) => deliver(config, json),
-        Command::Outbox(c) => request(&config, outbox_request(c), json),
-        Command::Messages(MessagesCommand::Original { key }) => original(&config, key),
-        Command::Messages(c) => request(&config, messages_request(c), json),
-        Command::Templates(c) => templates(&config, c, json),
+        Command::Tickets(c) => request(out, &config, tickets_request(c)?, json),
+        Command::Recipients(c) => request(out, &config, recipients_request(c), json),
+        Command::Outbox(OutboxCommand::Deliver) => deliver(out, config, json),
+        Command::Outbox(c) => request(out, &config, outbox_request(c), json),
+        Command::Messages(MessagesCommand::Original { key }) => original(out, &config, key),
+        Command::Messages(c) => request(out, &config, messages_request(c), json),
+        Command::Templates(c) => templates(out, &config, c, json),
         Command::Config(ConfigCommand::Check) => {
-            output::done(
-                json,
-                &format!("{}: configuration is valid", config.source.display()),
-            );
+            let message = format!("{}: configuration is valid", config.source.display());
+            output::done(out, json, &message)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Health => health(&config, json),
+        Command::Health => health(out, &config, json),
     }
 }
 
@@ -364,9 +369,9 @@ pub fn execute(config: &Config, req: Request) -> anyhow::Result<Response> {
     }
 }
 
-fn request(config: &Config, req: Request, json: bool) -> anyhow::Result<ExitCode> {
+fn request(out: &mut Out, config: &Config, req: Request, json: bool) -> anyhow::Result<ExitCode> {
     let response = execute(config, req)?;
-    output::print(&response, json, config);
+    output::print(out, &response, json, config)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -499,12 +504,17 @@ fn messages_request(c: MessagesCommand) -> Request {
     }
 }
 
-fn ingest(config: &Config, file: Option<PathBuf>, json: bool) -> anyhow::Result<ExitCode> {
+fn ingest(
+    out: &mut Out,
+    config: &Config,
+    file: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let raw = match file {
         Some(path) if path.as_os_str() != "-" => match std::fs::read(&path) {
             Ok(raw) => raw,
             Err(e) => {
-                eprintln!("ticketd: cannot read {}: {e}", path.display());
+                terminal::warn(&format!("ticketd: cannot read {}: {e}", path.display()));
                 return Ok(ExitCode::from(EXIT_NOINPUT));
             }
         },
@@ -522,21 +532,22 @@ fn ingest(config: &Config, file: Option<PathBuf>, json: bool) -> anyhow::Result<
             raw_base64: BASE64.encode(&raw),
         },
     )?;
-    output::print(&response, json, config);
+    output::print(out, &response, json, config)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn original(config: &Config, key: String) -> anyhow::Result<ExitCode> {
-    write_bytes(config, Request::MessageRaw { key }, None)
+fn original(out: &mut Out, config: &Config, key: String) -> anyhow::Result<ExitCode> {
+    write_bytes(out, config, Request::MessageRaw { key }, None)
 }
 
-/// Runs a request answering raw bytes; writes them to `output` or stdout.
+/// Runs a request answering raw bytes; writes them to `output` or stdout,
+/// exactly as stored even when stdout is a terminal (see [`terminal`]).
 fn write_bytes(
+    out: &mut Out,
     config: &Config,
     request: Request,
     output: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    use std::io::Write;
     let Response::Raw { raw_base64 } = execute(config, request)? else {
         anyhow::bail!("unexpected reply from the daemon");
     };
@@ -547,12 +558,12 @@ fn write_bytes(
         Some(path) => {
             std::fs::write(&path, bytes).with_context(|| format!("Writing {}", path.display()))?
         }
-        None => std::io::stdout().write_all(&bytes)?,
+        None => out.raw(&bytes)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn deliver(config: Config, json: bool) -> anyhow::Result<ExitCode> {
+fn deliver(out: &mut Out, config: Config, json: bool) -> anyhow::Result<ExitCode> {
     let desk = Desk::open(config.clone()).context(
         "`outbox deliver` needs the store; with a daemon running, it delivers by itself",
     )?;
@@ -568,7 +579,7 @@ fn deliver(config: Config, json: bool) -> anyhow::Result<ExitCode> {
         "{} sent, {} to retry, {} given up",
         report.sent, report.retried, report.gave_up
     );
-    output::done(json, &message);
+    output::done(out, json, &message)?;
     Ok(if report.retried + report.gave_up == 0 {
         ExitCode::SUCCESS
     } else {
@@ -576,14 +587,20 @@ fn deliver(config: Config, json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn templates(config: &Config, c: TemplatesCommand, json: bool) -> anyhow::Result<ExitCode> {
+fn templates(
+    out: &mut Out,
+    config: &Config,
+    c: TemplatesCommand,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     match c {
         TemplatesCommand::List => {
-            output::template_list(config, json);
+            output::template_list(out, config, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        TemplatesCommand::Check => Ok(output::template_check(config, json)),
+        TemplatesCommand::Check => Ok(output::template_check(out, config, json)?),
         TemplatesCommand::Render { name, ticket } => request(
+            out,
             config,
             Request::TemplateRender {
                 name,
@@ -594,21 +611,19 @@ fn templates(config: &Config, c: TemplatesCommand, json: bool) -> anyhow::Result
     }
 }
 
-fn health(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+fn health(out: &mut Out, config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let health = match client::health(config) {
         Ok(h) => h,
         Err(ClientError::NoDaemon(addr)) => {
             let desk = Desk::open(config.clone())?;
-            output::done(
-                json,
-                &format!("no daemon listening on {addr}; figures from the store"),
-            );
+            let message = format!("no daemon listening on {addr}; figures from the store");
+            output::done(out, json, &message)?;
             let mailboxes = crate::inbound::status::from_checkpoints(desk.store.checkpoints()?);
             crate::api::health_of(&desk, mailboxes)?
         }
         Err(e) => return Err(e.into()),
     };
-    output::health(&health, json);
+    output::health(out, &health, json)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,11 +1,14 @@
-//! Human and JSON output for CLI results.
+//! Human and JSON output for CLI results. Everything is written through
+//! [`Out`] (see [`super::terminal`]), which cleans what it prints as a
+//! block; fields that must stay on one line (subjects, addresses, rules,
+//! reasons, names) are also passed through [`clean_line`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
+use super::terminal::{Out, OutputError, Printed, clean_line, warn};
 use crate::api::Health;
 use crate::config::Config;
-use std::collections::{BTreeMap, BTreeSet};
-
 use crate::model::{Comment, MessageRecord, RecipientDelivery, Ticket, TicketId, Visibility};
 use crate::notify::compose::sample_context;
 use crate::notify::templates::Templates;
@@ -13,74 +16,87 @@ use crate::ops::{Response, TicketDetail};
 use crate::outbox::{OutboxItem, OutboxStatus};
 
 /// Prints a one-line confirmation.
-pub fn done(json: bool, message: &str) {
+pub fn done(out: &mut Out, json: bool, message: &str) -> Printed {
     if json {
-        println!("{}", serde_json::json!({ "message": message }));
+        out.json_line(&serde_json::json!({ "message": message }))
     } else {
-        println!("{message}");
+        writeln!(out, "{}", clean_line(message))
     }
 }
 
-fn print_json(value: &impl serde::Serialize) {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => eprintln!("ticketd: cannot encode output: {e}"),
+/// Prints a command's error (which may quote input), cleaned: as JSON on
+/// standard output with `--json`, else on standard error.
+pub fn error(out: &mut Out, e: &anyhow::Error, json: bool) {
+    let message = format!("{e:#}");
+    if json {
+        let printed = out.json_line(&serde_json::json!({ "error": message }));
+        // Nothing more can be said when standard output fails too.
+        drop(printed.and_then(|()| out.flush()));
+    } else {
+        warn(&format!("ticketd: {message}"));
     }
 }
 
 /// Prints an operation's response.
-pub fn print(response: &Response, json: bool, config: &Config) {
+pub fn print(out: &mut Out, response: &Response, json: bool, config: &Config) -> Printed {
     if json {
-        return print_json(response);
+        return out.json(response);
     }
     match response {
-        Response::Tickets { tickets } => ticket_table(tickets),
-        Response::Ticket(detail) => ticket(detail, config),
+        Response::Tickets { tickets } => ticket_table(out, tickets),
+        Response::Ticket(detail) => ticket(out, detail, config),
         Response::Recipients {
             id,
             recipients,
             delivery,
-        } => recipient_list(*id, recipients, delivery),
-        Response::Outbox { items } => outbox_table(items),
-        Response::Messages { messages } => messages.iter().for_each(message),
-        Response::Raw { .. } => println!("(raw message; use `messages original`)"),
+        } => recipient_list(out, *id, recipients, delivery),
+        Response::Outbox { items } => outbox_table(out, items),
+        Response::Messages { messages } => messages.iter().try_for_each(|m| message(out, m)),
+        Response::Raw { .. } => writeln!(out, "(raw message; use `messages original`)"),
         Response::Ingested { outcome } => {
             let dup = if outcome.duplicate {
                 " (already ingested; nothing changed)"
             } else {
                 ""
             };
-            println!("{}{dup}\nrule: {}", outcome.disposition, outcome.rule);
+            let disposition = outcome.disposition.to_string();
+            let (disposition, rule) = (clean_line(&disposition), clean_line(&outcome.rule));
+            writeln!(out, "{disposition}{dup}\nrule: {rule}")
         }
         Response::Rendered {
             subject,
             text,
             html,
         } => {
-            println!("Subject: {subject}\n\n{text}");
-            if let Some(html) = html {
-                println!("\n--- HTML ---\n{html}");
+            writeln!(out, "Subject: {}\n\n{text}", clean_line(subject))?;
+            match html {
+                Some(html) => writeln!(out, "\n--- HTML ---\n{html}"),
+                None => Ok(()),
             }
         }
-        Response::Done { message, .. } => println!("{message}"),
+        Response::Done { message, .. } => writeln!(out, "{}", clean_line(message)),
     }
 }
 
 /// `recipients list`: each address with its bounce state; addresses that
 /// bounced but are no longer recipients are listed too.
 fn recipient_list(
+    out: &mut Out,
     id: TicketId,
     recipients: &BTreeSet<String>,
     delivery: &BTreeMap<String, RecipientDelivery>,
-) {
-    println!("External recipients of #{id}:");
+) -> Printed {
+    writeln!(out, "External recipients of #{id}:")?;
     for address in recipients {
-        println!("  {address:<32} {}", delivery_state(delivery.get(address)));
+        let state = delivery_state(delivery.get(address));
+        writeln!(out, "  {:<32} {}", clean_line(address), clean_line(&state))?;
     }
     for (address, state) in delivery.iter().filter(|(a, _)| !recipients.contains(*a)) {
         let state = delivery_state(Some(state));
-        println!("  {address:<32} {state} (not a recipient)");
+        let (address, state) = (clean_line(address), clean_line(&state));
+        writeln!(out, "  {address:<32} {state} (not a recipient)")?;
     }
+    Ok(())
 }
 
 /// One line about an address's bounces: `ok`, `ok (...)` or `FAILING: ...`.
@@ -105,96 +121,133 @@ fn delivery_state(state: Option<&RecipientDelivery>) -> String {
     }
 }
 
-fn ticket_table(tickets: &[Ticket]) {
-    println!(
+fn ticket_table(out: &mut Out, tickets: &[Ticket]) -> Printed {
+    writeln!(
+        out,
         "{:>6}  {:<7} {:<15} {:<17} {:<28} SUBJECT",
         "ID", "STATUS", "ORIGIN", "UPDATED", "REQUESTER"
-    );
+    )?;
     for t in tickets {
         let id = format!("#{}", t.id);
         let updated = t.updated_at.format("%Y-%m-%d %H:%M");
         let (status, origin) = (t.status.as_str(), t.origin.as_str());
-        println!(
-            "{id:>6}  {status:<7} {origin:<15} {updated:<17} {:<28} {}",
-            t.requester, t.subject
-        );
+        let (requester, subject) = (clean_line(&t.requester), clean_line(&t.subject));
+        writeln!(
+            out,
+            "{id:>6}  {status:<7} {origin:<15} {updated:<17} {requester:<28} {subject}"
+        )?;
     }
+    Ok(())
 }
 
-fn outbox_table(items: &[OutboxItem]) {
-    println!(
+fn outbox_table(out: &mut Out, items: &[OutboxItem]) -> Printed {
+    writeln!(
+        out,
         "{:>6}  {:>6}  {:<18} {:<10} {:>3}  RECIPIENT / NOTE",
         "ITEM", "TICKET", "KIND", "STATUS", "TRY"
-    );
+    )?;
     for i in items {
-        let note = match &i.status {
-            OutboxStatus::Suppressed { rule } => format!(" ({rule})"),
-            OutboxStatus::GaveUp { reason } => format!(" ({reason})"),
-            _ => i
-                .last_error
-                .as_ref()
-                .map(|e| format!(" (last error: {e})"))
-                .unwrap_or_default(),
-        };
         let (ticket, kind, status) = (
             format!("#{}", i.ticket),
             i.kind.event_name(),
             i.status.as_str(),
         );
-        println!(
-            "{:>6}  {ticket:>6}  {kind:<18} {status:<10} {:>3}  {}{note}",
-            i.id, i.attempts, i.recipient
-        );
+        let (recipient, note) = (clean_line(&i.recipient), outbox_note(i));
+        writeln!(
+            out,
+            "{:>6}  {ticket:>6}  {kind:<18} {status:<10} {:>3}  {recipient}{}",
+            i.id,
+            i.attempts,
+            clean_line(&note)
+        )?;
+    }
+    Ok(())
+}
+
+/// Why an item was suppressed or given up, or its last error.
+fn outbox_note(i: &OutboxItem) -> String {
+    match &i.status {
+        OutboxStatus::Suppressed { rule } => format!(" ({rule})"),
+        OutboxStatus::GaveUp { reason } => format!(" ({reason})"),
+        _ => i
+            .last_error
+            .as_ref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default(),
     }
 }
 
-fn message(m: &MessageRecord) {
+fn message(out: &mut Out, m: &MessageRecord) -> Printed {
     let at = m.received_at.format("%Y-%m-%d %H:%M:%S");
-    let from = m.from.as_deref().unwrap_or("?");
-    println!(
-        "{at}  {}  from {from}  \"{}\"",
-        m.raw_key,
-        m.subject.as_deref().unwrap_or("")
-    );
-    println!("    {}  rule: {}", m.disposition, m.rule);
+    let from = clean_line(m.from.as_deref().unwrap_or("?"));
+    let subject = clean_line(m.subject.as_deref().unwrap_or(""));
+    writeln!(
+        out,
+        "{at}  {}  from {from}  \"{subject}\"",
+        clean_line(&m.raw_key)
+    )?;
+    let disposition = m.disposition.to_string();
+    let (disposition, rule) = (clean_line(&disposition), clean_line(&m.rule));
+    writeln!(out, "    {disposition}  rule: {rule}")
 }
 
-fn ticket(d: &TicketDetail, config: &Config) {
-    ticket_header(&d.ticket, config);
-    d.comments.iter().for_each(comment);
-    if !d.messages.is_empty() {
-        println!("\nMessages:");
-        for m in &d.messages {
-            println!("  {}  {}\n      rule: {}", m.raw_key, m.disposition, m.rule);
+fn ticket(out: &mut Out, d: &TicketDetail, config: &Config) -> Printed {
+    ticket_header(out, &d.ticket, config)?;
+    d.comments.iter().try_for_each(|c| comment(out, c))?;
+    ticket_messages(out, d)?;
+    ticket_history(out, d)?;
+    ticket_alerts(out, d)
+}
+
+fn ticket_messages(out: &mut Out, d: &TicketDetail) -> Printed {
+    if d.messages.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nMessages:")?;
+    for m in &d.messages {
+        let disposition = m.disposition.to_string();
+        let (key, rule) = (clean_line(&m.raw_key), clean_line(&m.rule));
+        let disposition = clean_line(&disposition);
+        writeln!(out, "  {key}  {disposition}\n      rule: {rule}")?;
+    }
+    Ok(())
+}
+
+fn ticket_history(out: &mut Out, d: &TicketDetail) -> Printed {
+    if d.events.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nHistory:")?;
+    for e in &d.events {
+        let at = e.at.format("%Y-%m-%d %H:%M:%S");
+        let kind = e.kind.to_string();
+        let (kind, actor) = (clean_line(&kind), clean_line(&e.actor));
+        writeln!(out, "  {at}  {kind} by {actor}")?;
+    }
+    Ok(())
+}
+
+fn ticket_alerts(out: &mut Out, d: &TicketDetail) -> Printed {
+    if d.outbox.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nAlerts:")?;
+    for i in &d.outbox {
+        let (kind, status) = (i.kind.event_name(), i.status.as_str());
+        let (recipient, rule) = (clean_line(&i.recipient), clean_line(&i.rule));
+        writeln!(
+            out,
+            "  {:>5} {kind:<18} {status:<10} {recipient:<28} rule: {rule}",
+            i.id
+        )?;
+        if let OutboxStatus::Suppressed { rule } = &i.status {
+            writeln!(out, "        not sent: {}", clean_line(rule))?;
+        }
+        if let Some(problem) = bounce_of(&d.ticket, i.id) {
+            writeln!(out, "        bounced: {}", clean_line(&problem.to_string()))?;
         }
     }
-    if !d.events.is_empty() {
-        println!("\nHistory:");
-        for e in &d.events {
-            println!(
-                "  {}  {} by {}",
-                e.at.format("%Y-%m-%d %H:%M:%S"),
-                e.kind,
-                e.actor
-            );
-        }
-    }
-    if !d.outbox.is_empty() {
-        println!("\nAlerts:");
-        for i in &d.outbox {
-            let (kind, status) = (i.kind.event_name(), i.status.as_str());
-            println!(
-                "  {:>5} {kind:<18} {status:<10} {:<28} rule: {}",
-                i.id, i.recipient, i.rule
-            );
-            if let OutboxStatus::Suppressed { rule } = &i.status {
-                println!("        not sent: {rule}");
-            }
-            if let Some(problem) = bounce_of(&d.ticket, i.id) {
-                println!("        bounced: {problem}");
-            }
-        }
-    }
+    Ok(())
 }
 
 /// The latest recorded bounce of outbox item `item`, if any.
@@ -206,18 +259,28 @@ fn bounce_of(t: &Ticket, item: u64) -> Option<&crate::model::DeliveryProblem> {
         .max_by_key(|p| p.at)
 }
 
-fn ticket_header(t: &Ticket, config: &Config) {
-    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
-    };
-    println!("{} {}", config.threading.tag(t.id), t.subject);
-    let category = t.category.as_deref().unwrap_or("-");
-    println!(
+fn ticket_header(out: &mut Out, t: &Ticket, config: &Config) -> Printed {
+    let tag = config.threading.tag(t.id);
+    writeln!(out, "{} {}", clean_line(&tag), clean_line(&t.subject))?;
+    let category = clean_line(t.category.as_deref().unwrap_or("-"));
+    writeln!(
+        out,
         "status: {}   origin: {}   category: {category}",
         t.status.as_str(),
         t.origin.as_str()
-    );
-    println!("requester: {}", t.requester);
+    )?;
+    writeln!(out, "requester: {}", clean_line(&t.requester))?;
+    writeln!(out, "recipients: {}", clean_line(&recipient_summary(t)))?;
+    ticket_links(out, t, config)?;
+    ticket_times(out, t)?;
+    match &t.rule {
+        Some(rule) => writeln!(out, "rule: {}", clean_line(rule)),
+        None => Ok(()),
+    }
+}
+
+/// The ticket's recipients, each that is not mailed with the reason.
+fn recipient_summary(t: &Ticket) -> String {
     let recipients: Vec<String> = t
         .recipients
         .iter()
@@ -228,9 +291,14 @@ fn ticket_header(t: &Ticket, config: &Config) {
             },
         )
         .collect();
-    println!("recipients: {}", recipients.join(", "));
+    recipients.join(", ")
+}
+
+/// Follow-up links and the correlation key.
+fn ticket_links(out: &mut Out, t: &Ticket, config: &Config) -> Printed {
     if let Some(previous) = t.links.follow_up_of {
-        println!("follow-up of: {}", config.threading.tag(previous));
+        let tag = config.threading.tag(previous);
+        writeln!(out, "follow-up of: {}", clean_line(&tag))?;
     }
     if !t.links.follow_ups.is_empty() {
         let tags: Vec<String> = t
@@ -239,78 +307,97 @@ fn ticket_header(t: &Ticket, config: &Config) {
             .iter()
             .map(|id| config.threading.tag(*id))
             .collect();
-        println!("follow-ups: {}", tags.join(", "));
+        writeln!(out, "follow-ups: {}", clean_line(&tags.join(", ")))?;
     }
-    if let Some(key) = &t.correlation {
-        println!("correlation: {key}");
+    match &t.correlation {
+        Some(key) => writeln!(out, "correlation: {}", clean_line(key)),
+        None => Ok(()),
     }
-    println!(
+}
+
+fn ticket_times(out: &mut Out, t: &Ticket) -> Printed {
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+    };
+    writeln!(
+        out,
         "created: {}   updated: {}   closed: {}",
         time(Some(t.created_at)),
         time(Some(t.updated_at)),
         time(t.closed_at)
-    );
-    if let Some(rule) = &t.rule {
-        println!("rule: {rule}");
-    }
+    )
 }
 
-fn comment(c: &Comment) {
+fn comment(out: &mut Out, c: &Comment) -> Printed {
     let visibility = if c.visibility == Visibility::Internal {
         "internal"
     } else {
         "public"
     };
     let at = c.created_at.format("%Y-%m-%d %H:%M");
-    println!(
-        "\n--- {} {} ({:?}, {visibility}) {at}",
-        c.seq, c.author, c.role
-    );
-    println!("{}", c.text);
+    let author = clean_line(&c.author);
+    writeln!(
+        out,
+        "\n--- {} {author} ({:?}, {visibility}) {at}",
+        c.seq, c.role
+    )?;
+    writeln!(out, "{}", c.text)?;
     for a in &c.attachments {
-        println!(
-            "[attachment: {} ({}, {} bytes)]",
-            a.name, a.content_type, a.size
-        );
+        let (name, content_type) = (clean_line(&a.name), clean_line(&a.content_type));
+        writeln!(
+            out,
+            "[attachment: {name} ({content_type}, {} bytes)]",
+            a.size
+        )?;
     }
-    if let Some(src) = &c.source_message {
-        println!("[original: ticketd messages original '{src}']");
+    match &c.source_message {
+        Some(src) => writeln!(
+            out,
+            "[original: ticketd messages original '{}']",
+            clean_line(src)
+        ),
+        None => Ok(()),
     }
 }
 
 /// `templates list`.
-pub fn template_list(config: &Config, json: bool) {
+pub fn template_list(out: &mut Out, config: &Config, json: bool) -> Printed {
     let templates = Templates::new(config.templates_dir.clone());
     let names = templates.names();
     if json {
-        return print_json(
-            &serde_json::json!({ "templates": names, "events": config.template_names }),
-        );
+        return out
+            .json(&serde_json::json!({ "templates": names, "events": config.template_names }));
     }
-    println!(
+    let dir = config.templates_dir.display().to_string();
+    writeln!(
+        out,
         "Templates in {} (shipped defaults fill gaps):",
-        config.templates_dir.display()
-    );
+        clean_line(&dir)
+    )?;
     for name in &names {
-        let events: Vec<&str> = config
-            .template_names
-            .iter()
-            .filter(|(_, n)| *n == name)
-            .map(|(e, _)| e.as_str())
-            .collect();
-        println!(
-            "  {name:<20} {}",
-            if events.is_empty() {
-                "(unused)".into()
-            } else {
-                format!("used for: {}", events.join(", "))
-            }
-        );
+        let uses = template_uses(config, name);
+        writeln!(out, "  {:<20} {}", clean_line(name), clean_line(&uses))?;
+    }
+    Ok(())
+}
+
+/// `used for: EVENT, ...` or `(unused)`.
+fn template_uses(config: &Config, name: &str) -> String {
+    let events: Vec<&str> = config
+        .template_names
+        .iter()
+        .filter(|(_, n)| *n == name)
+        .map(|(e, _)| e.as_str())
+        .collect();
+    if events.is_empty() {
+        "(unused)".into()
+    } else {
+        format!("used for: {}", events.join(", "))
     }
 }
 
 /// `templates check`: exit 1 when any template fails.
-pub fn template_check(config: &Config, json: bool) -> ExitCode {
+pub fn template_check(out: &mut Out, config: &Config, json: bool) -> Result<ExitCode, OutputError> {
     let templates = Templates::new(config.templates_dir.clone());
     let mut problems = templates.check(&sample_context(config));
     for (event, name) in &config.template_names {
@@ -323,39 +410,40 @@ pub fn template_check(config: &Config, json: bool) -> ExitCode {
         }
     }
     if json {
-        print_json(
-            &serde_json::json!({ "ok": problems.is_empty(), "problems": problems.iter().map(|p| p.to_string()).collect::<Vec<_>>() }),
-        );
+        let problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        out.json(&serde_json::json!({ "ok": problems.is_empty(), "problems": problems }))?;
     } else if problems.is_empty() {
-        println!("{} templates OK", templates.names().len());
+        writeln!(out, "{} templates OK", templates.names().len())?;
     } else {
-        problems.iter().for_each(|p| eprintln!("{p}"));
+        problems.iter().for_each(|p| warn(&p.to_string()));
     }
-    if problems.is_empty() {
+    Ok(if problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    }
+    })
 }
 
 /// `health`.
-pub fn health(h: &Health, json: bool) {
+pub fn health(out: &mut Out, h: &Health, json: bool) -> Printed {
     if json {
-        return print_json(h);
+        return out.json(h);
     }
-    println!("tickets: {}", h.tickets);
-    println!("outbox pending: {}", h.outbox_pending);
+    writeln!(out, "tickets: {}", h.tickets)?;
+    writeln!(out, "outbox pending: {}", h.outbox_pending)?;
     if let Some(age) = h.outbox_oldest_due_secs {
-        println!("oldest pending item overdue by: {age}s");
+        writeln!(out, "oldest pending item overdue by: {age}s")?;
     }
-    println!("quarantined messages: {}", h.quarantined);
+    writeln!(out, "quarantined messages: {}", h.quarantined)?;
     for mailbox in &h.mailboxes {
-        println!("{}", mailbox_line(mailbox));
+        writeln!(out, "{}", mailbox_line(mailbox))?;
     }
+    Ok(())
 }
 
 fn mailbox_line(m: &crate::inbound::status::MailboxHealth) -> String {
-    let mut line = format!("mailbox {}: {}", m.name, m.state);
+    let (name, state) = (clean_line(&m.name), clean_line(&m.state));
+    let mut line = format!("mailbox {name}: {state}");
     if let Some(at) = m.last_fetch_at {
         line.push_str(&format!(
             ", last fetch {}",
@@ -370,7 +458,7 @@ fn mailbox_line(m: &crate::inbound::status::MailboxHealth) -> String {
         line.push_str(&format!(", {} consecutive errors", m.consecutive_errors));
     }
     if let Some(error) = &m.last_error {
-        line.push_str(&format!("\n  last error: {error}"));
+        line.push_str(&format!("\n  last error: {}", clean_line(error)));
     }
     line
 }

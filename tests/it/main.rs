@@ -1,6 +1,8 @@
 //! Integration tests: drive the `ticketd` binary.
 //!
 //! - `cli`: every command against a store the CLI opens itself;
+//! - `cli_terminal`: what the CLI writes to a terminal (escape sequences
+//!   in mail made inert, a reader that closes early);
 //! - `corpus`: the fixture corpus in `tests/corpus`, through the ingest seam;
 //! - `daemon`: `ticketd serve` as a child process, with the CLI going
 //!   through its local API;
@@ -17,6 +19,7 @@
 
 mod bounces;
 mod cli;
+mod cli_terminal;
 mod corpus;
 mod daemon;
 mod fuzz_regressions;

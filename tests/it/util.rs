@@ -170,7 +170,7 @@ impl std::fmt::Display for Run {
 }
 
 /// Runs a command to completion with a deadline, feeding `stdin`.
-fn run_command(mut command: Command, args: Vec<String>, stdin: Option<&[u8]>) -> Run {
+pub fn run_command(mut command: Command, args: Vec<String>, stdin: Option<&[u8]>) -> Run {
     command
         .stdin(if stdin.is_some() {
             Stdio::piped()
