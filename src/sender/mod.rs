@@ -10,6 +10,8 @@
 //!
 //! Unproven mail from a staff address is treated as customer mail.
 
+pub mod auth_results;
+
 use crate::config::Config;
 use crate::mail::InboundMail;
 use crate::token::{AddressToken, ThreadKey};
