@@ -1,20 +1,34 @@
 //! Who sent a message, as far as we can prove it. A From line is trivially
 //! forged, so a staff address alone earns nothing: staff rights (public
-//! replies relayed to customers, `#close`, `#internal`) need one of
-//! - a reply to a staff reply address whose token is bound to this sender
-//!   (`support+sN.K@`, sent only to that staff member);
-//! - the first `Authentication-Results` header, from the configured
-//!   `staff.authserv_id` (our own MTA), saying `dmarc=pass`, or
-//!   `dkim=pass` with `header.d` equal to the sender's domain;
-//! - `staff.trust_from_header = true` (insecure; for closed networks).
+//! replies relayed to customers, `#close`, `#internal`) need proof.
 //!
-//! Unproven mail from a staff address is treated as customer mail.
+//! A mail from a staff address is staff when one of these holds:
+//! - `staff.trust_from_header = true` (insecure; for closed networks):
+//!   rule `staff:from-header-trusted-by-config`;
+//! - it was sent to a staff reply address whose token is bound to this
+//!   sender (`support+sN.K@`, sent only to that staff member):
+//!   `staff:reply-token`;
+//! - the FIRST (topmost) `Authentication-Results` header has the configured
+//!   `staff.authserv_id` (our own MTA, compared case-insensitively) and,
+//!   parsed by RFC 8601 ([`auth_results`]: text in comments and quoted
+//!   strings is no result), header version and method version absent or
+//!   `1`, holds either `dmarc=pass` whose `header.from` is the From
+//!   domain, or `dkim=pass` whose `header.d` is the From domain or a
+//!   parent of it (`example.test` for `mail.example.test`; `header.d` must
+//!   contain a dot, so a bare TLD never counts). Every `header.from`
+//!   (`header.d`) of that result must match, and a result without one does
+//!   not count; `header.i` is never looked at. Domains compare
+//!   case-insensitively: `staff:authentication-results`.
+//!
+//! Unproven mail from a staff address is treated as customer mail (rule
+//! `staff-address-unverified`).
 
 pub mod auth_results;
 
 use crate::config::Config;
 use crate::mail::InboundMail;
 use crate::token::{AddressToken, ThreadKey};
+use auth_results::{PropertyType, ResInfo};
 
 /// The sender and what we could verify about them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,77 +88,96 @@ fn staff_proof(
     if config.staff.trust_from_header {
         return Some("from-header-trusted-by-config");
     }
-    let token_ok = mail.all_recipients().any(|a| {
+    if sent_to_own_reply_token(mail, config, key, sender) {
+        return Some("reply-token");
+    }
+    let authserv = config.staff.authserv_id.as_deref()?;
+    let topmost = mail.header("authentication-results")?;
+    authentication_passes(topmost, authserv, sender).then_some("authentication-results")
+}
+
+/// Whether a recipient is a staff reply address bound to `sender`.
+fn sent_to_own_reply_token(
+    mail: &InboundMail,
+    config: &Config,
+    key: &ThreadKey,
+    sender: &str,
+) -> bool {
+    mail.all_recipients().any(|a| {
         config.support_addresses.iter().any(|s| {
             matches!(
                 key.verify_address(a, s, sender),
                 Some(AddressToken::Staff(_))
             )
         })
-    });
-    if token_ok {
-        return Some("reply-token");
-    }
-    let authserv = config.staff.authserv_id.as_deref()?;
-    let results = mail.header("authentication-results")?;
-    authentication_passes(results, authserv, sender).then_some("authentication-results")
-}
-
-/// Checks one `Authentication-Results` value (RFC 8601) from `authserv`.
-pub fn authentication_passes(value: &str, authserv: &str, sender: &str) -> bool {
-    let mut parts = value.split(';').map(str::trim);
-    let Some(id) = parts.next() else { return false };
-    if !id
-        .split_whitespace()
-        .next()
-        .is_some_and(|i| i.eq_ignore_ascii_case(authserv))
-    {
-        return false;
-    }
-    let domain = sender.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    parts.any(|result| {
-        let lower = result.to_ascii_lowercase();
-        lower.starts_with("dmarc=pass")
-            || (lower.starts_with("dkim=pass")
-                && lower.split_whitespace().any(|t| {
-                    t == format!("header.d={domain}") || t == format!("header.i=@{domain}")
-                }))
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::authentication_passes;
+/// Whether one `Authentication-Results` value, from `authserv`, proves
+/// that `sender`'s domain sent the mail (the rules are in the module doc).
+pub fn authentication_passes(value: &str, authserv: &str, sender: &str) -> bool {
+    let Some((_, from_domain)) = sender.rsplit_once('@').filter(|(_, d)| !d.is_empty()) else {
+        return false;
+    };
+    let Ok(parsed) = auth_results::parse(value) else {
+        return false;
+    };
+    parsed.authserv_id.eq_ignore_ascii_case(authserv)
+        && is_version_one(parsed.version.as_deref())
+        && parsed
+            .results
+            .iter()
+            .any(|info| result_proves_domain(info, from_domain))
+}
 
-    #[test]
-    fn authentication_results_needs_our_authserv_and_a_pass() {
-        let ok = "mx.example.test; dkim=pass header.d=example.test; spf=pass";
-        assert!(authentication_passes(
-            ok,
-            "mx.example.test",
-            "ann@example.test"
-        ));
-        assert!(!authentication_passes(
-            ok,
-            "mx.other.test",
-            "ann@example.test"
-        ));
-        assert!(!authentication_passes(
-            ok,
-            "mx.example.test",
-            "ann@evil.test"
-        ));
-        let fail = "mx.example.test; dkim=fail header.d=example.test; dmarc=fail";
-        assert!(!authentication_passes(
-            fail,
-            "mx.example.test",
-            "ann@example.test"
-        ));
-        let dmarc = "mx.example.test 1; dmarc=pass header.from=example.test";
-        assert!(authentication_passes(
-            dmarc,
-            "mx.example.test",
-            "ann@example.test"
-        ));
+fn result_proves_domain(info: &ResInfo, from_domain: &str) -> bool {
+    if info.result != "pass" || !is_version_one(info.method_version.as_deref()) {
+        return false;
+    }
+    match info.method.as_str() {
+        "dmarc" => every_and_some(info.values(PropertyType::Header, "from"), |d| {
+            d.eq_ignore_ascii_case(from_domain)
+        }),
+        "dkim" => every_and_some(info.values(PropertyType::Header, "d"), |d| {
+            signing_domain_covers(d, from_domain)
+        }),
+        _ => false,
     }
 }
+
+/// RFC 8601 defines version 1 only; a version written as anything else
+/// is one we cannot read.
+fn is_version_one(version: Option<&str>) -> bool {
+    version.is_none_or(|v| v == "1")
+}
+
+/// Whether there is at least one value and every value passes.
+fn every_and_some<'a>(
+    mut values: impl Iterator<Item = &'a str>,
+    passes: impl Fn(&str) -> bool,
+) -> bool {
+    let mut any = false;
+    values.all(|v| {
+        any = true;
+        passes(v)
+    }) && any
+}
+
+/// Whether a DKIM signature by `signing` vouches for mail from
+/// `from_domain`: the same domain or a parent of it, never a bare TLD
+/// (`signing` needs a dot) nor a look-alike suffix (`ample.test` does not
+/// cover `example.test`).
+pub fn signing_domain_covers(signing: &str, from_domain: &str) -> bool {
+    let signing = signing.to_ascii_lowercase();
+    let from_domain = from_domain.to_ascii_lowercase();
+    if !signing.contains('.') || signing.starts_with('.') || signing.ends_with('.') {
+        return false;
+    }
+    from_domain == signing
+        || from_domain
+            .strip_suffix(&signing)
+            .is_some_and(|label| label.len() > 1 && label.ends_with('.'))
+}
+
+#[cfg(test)]
+mod tests;
