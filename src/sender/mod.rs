@@ -2,7 +2,11 @@
 //! forged, so a staff address alone earns nothing: staff rights (public
 //! replies relayed to customers, `#close`, `#internal`) need proof.
 //!
-//! A mail from a staff address is staff when one of these holds:
+//! A mail with more than one `From:` field, or a From field naming more
+//! than one mailbox, is never staff, whatever else it carries (rule
+//! `staff-address-unverified:multiple-from`): which From a reader sees, and
+//! which one a DKIM or DMARC check looked at, is anybody's guess. Otherwise
+//! a mail from a staff address is staff when one of these holds:
 //! - `staff.trust_from_header = true` (insecure; for closed networks):
 //!   rule `staff:from-header-trusted-by-config`;
 //! - it was sent to a staff reply address whose token is bound to this
@@ -44,10 +48,19 @@ pub struct SenderRole {
 pub enum SenderKind {
     /// Verified staff, with how.
     Staff(&'static str),
-    /// Staff address without proof.
-    UnverifiedStaff,
+    /// Staff address without proof, with why.
+    UnverifiedStaff(Unproven),
     /// Anyone else.
     Outside,
+}
+
+/// Why a staff address did not count as staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unproven {
+    /// None of the proofs held.
+    NoProof,
+    /// More than one From field or mailbox: no proof is looked at.
+    MultipleFrom,
 }
 
 impl SenderRole {
@@ -60,7 +73,10 @@ impl SenderRole {
     pub fn rule(&self) -> String {
         match self.kind {
             SenderKind::Staff(how) => format!("staff:{how}"),
-            SenderKind::UnverifiedStaff => "staff-address-unverified".into(),
+            SenderKind::UnverifiedStaff(Unproven::NoProof) => "staff-address-unverified".into(),
+            SenderKind::UnverifiedStaff(Unproven::MultipleFrom) => {
+                "staff-address-unverified:multiple-from".into()
+            }
             SenderKind::Outside => "sender:outside".into(),
         }
     }
@@ -71,10 +87,12 @@ pub fn sender_role(mail: &InboundMail, config: &Config, key: &ThreadKey) -> Send
     let address = mail.from.clone().unwrap_or_default();
     let kind = if address.is_empty() || !config.staff.is_staff_address(&address) {
         SenderKind::Outside
+    } else if mail.from_mailboxes > 1 {
+        SenderKind::UnverifiedStaff(Unproven::MultipleFrom)
     } else if let Some(how) = staff_proof(mail, config, key, &address) {
         SenderKind::Staff(how)
     } else {
-        SenderKind::UnverifiedStaff
+        SenderKind::UnverifiedStaff(Unproven::NoProof)
     };
     SenderRole { address, kind }
 }

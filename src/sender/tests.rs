@@ -1,9 +1,14 @@
 //! The staff-proof rules: what an `Authentication-Results` value from our
 //! MTA proves about a From domain (each forgery an adversarial review
-//! found, and the legitimate passes), and which DKIM signing domains cover a
-//! From domain.
+//! found, and the legitimate passes), which DKIM signing domains cover a
+//! From domain, how From fields are counted, and that more than one From
+//! mailbox defeats every proof, even `trust_from_header`.
 
-use super::{authentication_passes, signing_domain_covers};
+use super::{SenderKind, Unproven, authentication_passes, sender_role, signing_domain_covers};
+use crate::mail;
+use crate::model::TicketId;
+use crate::testutil;
+use crate::token::ThreadKey;
 
 /// (case, Authentication-Results value, From address, proves staff?)
 const ACCEPTANCE: &[(&str, &str, &str, bool)] = &[
@@ -228,5 +233,65 @@ fn a_dkim_signing_domain_covers_its_own_and_its_subdomains_only() {
             covers,
             "{signing} for {from}"
         );
+    }
+}
+
+#[test]
+fn from_mailboxes_counts_every_from_field_and_mailbox() {
+    for (from_lines, count) in [
+        ("From: Staff <staff@example.test>", 1),
+        ("From: \"Staff, Team\" <staff@example.test>", 1),
+        (
+            "From: Eve <eve@evil.test>\r\nFrom: Staff <staff@example.test>",
+            2,
+        ),
+        ("From: staff@example.test, eve@evil.test", 2),
+        ("From: Team: staff@example.test, eve@evil.test;", 2),
+        ("From: undisclosed:;\r\nFrom: staff@example.test", 2),
+        ("Sender: staff@example.test", 0),
+    ] {
+        let raw = format!("{from_lines}\r\nTo: support@example.test\r\nSubject: x\r\n\r\nx\r\n");
+        let mail = mail::parse(raw.as_bytes()).expect("parses");
+        assert_eq!(mail.from_mailboxes, count, "{from_lines}");
+    }
+}
+
+const TWO_FROMS: &str = "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\nFrom: Eve <eve@evil.test>\r\nFrom: Staff <staff@example.test>\r\nTo: {to}\r\nSubject: Re: [#1] x\r\n\r\n#close\r\n";
+
+#[test]
+fn more_than_one_from_mailbox_defeats_every_proof() {
+    let key = ThreadKey::new(b"sender-test-secret-0123".to_vec());
+    let token = key.staff_reply_address("support@example.test", TicketId(1), "staff@example.test");
+    let authserv = (
+        "# authserv_id = \"mx.example.test\"",
+        "authserv_id = \"mx.example.test\"",
+    );
+    let trust = ("trust_from_header = false", "trust_from_header = true");
+    for (case, overrides, to) in [
+        (
+            "authentication-results",
+            vec![authserv],
+            "support@example.test",
+        ),
+        ("reply token", vec![], token.as_str()),
+        ("trust_from_header", vec![trust], "support@example.test"),
+    ] {
+        let config = testutil::config(&overrides);
+        let one_from = TWO_FROMS
+            .replace("From: Eve <eve@evil.test>\r\n", "")
+            .replace("{to}", to);
+        let mail = mail::parse(one_from.as_bytes()).expect("parses");
+        let role = sender_role(&mail, &config, &key);
+        assert!(role.is_verified_staff(), "{case}, one From: {role:?}");
+
+        let mail = mail::parse(TWO_FROMS.replace("{to}", to).as_bytes()).expect("parses");
+        let role = sender_role(&mail, &config, &key);
+        assert_eq!(role.address, "staff@example.test", "{case}");
+        assert_eq!(
+            role.kind,
+            SenderKind::UnverifiedStaff(Unproven::MultipleFrom),
+            "{case}"
+        );
+        assert_eq!(role.rule(), "staff-address-unverified:multiple-from");
     }
 }

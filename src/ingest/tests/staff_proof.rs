@@ -1,8 +1,8 @@
 //! Staff proof end to end: `Authentication-Results` from our own MTA
 //! (`staff.authserv_id = "mx.example.test"`) makes `#close` from a staff
 //! address work, while the forgeries an adversarial review found (a pass
-//! hidden in a comment or a quoted value, a pass for another domain) leave
-//! ticket #1 open and the mail a customer's.
+//! hidden in a comment or a quoted value, a pass for another domain, a
+//! second `From:` field) leave ticket #1 open and the mail a customer's.
 
 use super::{NEW_MAIL, feed};
 use crate::desk::Desk;
@@ -18,6 +18,7 @@ const NO_STAFF_NOTES: (&str, &str) = (
     "notify_staff = [\"new_ticket\", \"customer_reply\"]",
     "notify_staff = []",
 );
+const TRUST_FROM: (&str, &str) = ("trust_from_header = false", "trust_from_header = true");
 
 /// A desk that trusts `Authentication-Results` from `mx.example.test`,
 /// holding ticket #1 (opened by NEW_MAIL), plus `extra` overrides.
@@ -114,6 +115,62 @@ fn only_the_topmost_authentication_results_counts() {
     );
     let outcome = feed(&desk, &raw);
     assert_not_staff(&desk, &outcome, "a pass below a foreign header");
+}
+
+#[test]
+fn a_second_from_field_is_never_staff() {
+    let two_froms = "From: Eve <eve@evil.test>\nFrom: Staff <staff@example.test>";
+    // mail-parser reads the last From field, and its first mailbox: that
+    // is the sender ticketd sees, staff or not.
+    let cases = [
+        (
+            "dmarc pass for the first From, staff in the last",
+            two_froms,
+            "mx.example.test; dmarc=pass header.from=evil.test",
+        ),
+        (
+            "a pass for the staff domain, a second From",
+            two_froms,
+            "mx.example.test; dmarc=pass header.from=example.test",
+        ),
+        (
+            "two mailboxes in one From field",
+            "From: Staff <staff@example.test>, Eve <eve@evil.test>",
+            "mx.example.test; dmarc=pass header.from=example.test",
+        ),
+    ];
+    for (n, (case, from_lines, results)) in cases.into_iter().enumerate() {
+        let (_dir, desk) = desk_with_ticket(&[]);
+        let raw = close_mail(from_lines, results, &format!("two-from-{n}@example.test"));
+        let outcome = feed(&desk, &raw);
+        assert_not_staff(&desk, &outcome, case);
+        assert!(
+            outcome
+                .rule
+                .contains("staff-address-unverified:multiple-from"),
+            "{case}: {}",
+            outcome.rule
+        );
+    }
+}
+
+#[test]
+fn a_second_from_field_is_not_staff_even_when_the_from_line_is_trusted() {
+    let (_dir, desk) = desk_with_ticket(&[TRUST_FROM]);
+    let raw = close_mail(
+        "From: Eve <eve@evil.test>\nFrom: Staff <staff@example.test>",
+        "mx.evil.test; none",
+        "trusted-two-from@example.test",
+    );
+    let outcome = feed(&desk, &raw);
+    assert_not_staff(&desk, &outcome, "trust_from_header, two From fields");
+    assert!(
+        outcome
+            .rule
+            .contains("staff-address-unverified:multiple-from"),
+        "{}",
+        outcome.rule
+    );
 }
 
 #[test]
