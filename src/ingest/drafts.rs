@@ -36,7 +36,7 @@ pub(super) fn draft(
         html: d.mail.html.clone(),
         attachments: filed.kept,
         source_message: Some(d.raw_key.clone()),
-        unproven_staff: d.sender.kind == SenderKind::UnverifiedStaff,
+        unproven_staff: matches!(d.sender.kind, SenderKind::UnverifiedStaff(_)),
     }
 }
 

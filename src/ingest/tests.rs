@@ -7,6 +7,7 @@ mod bounces;
 mod closed_tickets;
 mod correlation;
 mod hostile;
+mod staff_proof;
 
 use crate::desk::Desk;
 use crate::ingest::{Outcome, ingest};

@@ -9,7 +9,9 @@ pub mod dsn;
 
 use std::borrow::Cow;
 
-use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{
+    HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 use sha2::{Digest, Sha256};
 
 use crate::content;
@@ -28,6 +30,11 @@ pub struct InboundMail {
     pub from: Option<String>,
     /// Sender display name.
     pub from_name: Option<String>,
+    /// Mailboxes named by all From fields together, a field in which none
+    /// can be read counting as one. [`from`](Self::from) is the first
+    /// mailbox of the last field (mail-parser's choice), so anything above
+    /// 1 means the sender is ambiguous.
+    pub from_mailboxes: usize,
     /// To addresses, normalized.
     pub to: Vec<String>,
     /// Cc addresses, normalized.
@@ -173,6 +180,7 @@ fn from_message(message: &Message<'_>) -> InboundMail {
             .filter(|id| !id.is_empty()),
         from: from.and_then(|a| a.address()).map(normalize_address),
         from_name: from.and_then(|a| a.name()).map(str::to_string),
+        from_mailboxes: from_mailboxes(message),
         to: addresses(message.to()),
         cc: addresses(message.cc()),
         delivered_to: delivered_to(message),
@@ -213,6 +221,17 @@ fn subject(message: &Message<'_>) -> String {
         .unwrap_or_else(|| decoded.to_string())
         .trim()
         .to_string()
+}
+
+/// See [`InboundMail::from_mailboxes`].
+fn from_mailboxes(message: &Message<'_>) -> usize {
+    message
+        .header_values(HeaderName::From)
+        .map(|value| match value {
+            HeaderValue::Address(address) => address.iter().count().max(1),
+            _ => 1,
+        })
+        .sum()
 }
 
 fn is_delivery_status(part: &MessagePart<'_>) -> bool {
