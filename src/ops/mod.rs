@@ -365,3 +365,6 @@ fn page_size(limit: usize) -> Result<usize, OpError> {
     }
     Ok(limit)
 }
+
+#[cfg(test)]
+mod tests;
