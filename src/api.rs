@@ -4,13 +4,22 @@
 //! config or, when absent, a random one written to `<store>/api-token`
 //! (mode 0600) for local tools to read.
 //!
+//! The token is checked before a request's body is read: a request
+//! without it gets a fixed 401 and its connection is closed, so an
+//! unauthenticated client can make the daemon neither parse a body nor
+//! learn the request schema from its errors. Only an authenticated body
+//! is read, up to [`max_body_bytes`], and parsed.
+//!
 //! Routes: `POST /v1/ops` runs an [`ops::Request`]; `GET /v1/health`
 //! returns [`Health`].
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -113,6 +122,7 @@ pub fn router(
     Router::new()
         .route("/v1/ops", post(run_op))
         .route("/v1/health", get(health))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
@@ -127,6 +137,27 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
         })
 }
 
+/// The one answer to a request without the right token.
+const UNAUTHORIZED: &str = "missing or wrong API token";
+
+/// Lets a request with the right token through to its handler; answers
+/// any other with [`UNAUTHORIZED`] before its body is read, and closes
+/// the connection rather than reading the body to keep it open.
+async fn require_token(
+    State(state): State<ApiState>,
+    request: HttpRequest,
+    next: Next,
+) -> Response {
+    if authorized(request.headers(), &state.token) {
+        return next.run(request).await;
+    }
+    let mut response = error(StatusCode::UNAUTHORIZED, UNAUTHORIZED.into());
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// Error body.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ApiError {
@@ -138,17 +169,31 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(ApiError { error: message })).into_response()
 }
 
-async fn run_op(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    Json(request): Json<Request>,
-) -> Response {
-    if !authorized(&headers, &state.token) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong API token".into(),
-        );
-    }
+/// An authenticated request's body as an [`ops::Request`], or the error
+/// to answer: 413 over the size limit, 400 for a body that is not a request.
+fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<Request, (StatusCode, String)> {
+    let bytes = body.map_err(|rejection| (rejection.status(), rejection.body_text()))?;
+    serde_json::from_slice(&bytes).map_err(|e| (StatusCode::BAD_REQUEST, bad_body(&e)))
+}
+
+/// A short description of why a body is not a request.
+fn bad_body(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Data => "not a request this daemon knows (another version?)",
+        _ => "not valid JSON",
+    };
+    format!(
+        "request body at line {}, column {}: {what}",
+        e.line(),
+        e.column()
+    )
+}
+
+async fn run_op(State(state): State<ApiState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let request = match parse_request(body) {
+        Ok(request) => request,
+        Err((status, message)) => return error(status, message),
+    };
     let wake = request.may_queue_mail();
     let desk = state.desk.clone();
     let result = tokio::task::spawn_blocking(move || ops::execute(&desk, request)).await;
@@ -164,13 +209,7 @@ async fn run_op(
     }
 }
 
-async fn health(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if !authorized(&headers, &state.token) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong API token".into(),
-        );
-    }
+async fn health(State(state): State<ApiState>) -> Response {
     let desk = state.desk.clone();
     let mailboxes = state.statuses.snapshot();
     match tokio::task::spawn_blocking(move || health_of(&desk, mailboxes)).await {
