@@ -24,6 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -61,7 +63,7 @@ pub struct Health {
 #[derive(Clone)]
 struct ApiState {
     desk: Desk,
-    token: Arc<String>,
+    expected_authorization: AuthorizationDigest,
     wake_sender: Arc<Notify>,
     statuses: MailboxStatuses,
 }
@@ -115,7 +117,7 @@ pub fn router(
     let body_limit = max_body_bytes(&desk.config);
     let state = ApiState {
         desk,
-        token: Arc::new(token),
+        expected_authorization: AuthorizationDigest::of_token(&token),
         wake_sender,
         statuses,
     };
@@ -127,14 +129,29 @@ pub fn router(
         .with_state(state)
 }
 
-fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    let expected = format!("Bearer {token}");
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.len() == expected.len() && v.bytes().zip(expected.bytes()).all(|(a, b)| a == b)
-        })
+/// SHA-256 of an `Authorization` header value. Comparing digests in
+/// constant time reveals neither where a wrong value differs nor the
+/// expected value's length.
+#[derive(Clone, Copy)]
+struct AuthorizationDigest([u8; 32]);
+
+impl AuthorizationDigest {
+    fn of(value: &[u8]) -> AuthorizationDigest {
+        AuthorizationDigest(Sha256::digest(value).into())
+    }
+
+    fn of_token(token: &str) -> AuthorizationDigest {
+        AuthorizationDigest::of(format!("Bearer {token}").as_bytes())
+    }
+}
+
+/// Whether `headers` carry the expected `Authorization` value.
+fn authorized(headers: &HeaderMap, expected: &AuthorizationDigest) -> bool {
+    let Some(presented) = headers.get(header::AUTHORIZATION) else {
+        return false;
+    };
+    let presented = AuthorizationDigest::of(presented.as_bytes());
+    presented.0.ct_eq(&expected.0).into()
 }
 
 /// The one answer to a request without the right token.
@@ -148,7 +165,7 @@ async fn require_token(
     request: HttpRequest,
     next: Next,
 ) -> Response {
-    if authorized(request.headers(), &state.token) {
+    if authorized(request.headers(), &state.expected_authorization) {
         return next.run(request).await;
     }
     let mut response = error(StatusCode::UNAUTHORIZED, UNAUTHORIZED.into());
@@ -234,4 +251,41 @@ pub fn health_of(desk: &Desk, mailboxes: Vec<MailboxHealth>) -> anyhow::Result<H
         quarantined,
         mailboxes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::{AuthorizationDigest, authorized};
+
+    fn with_authorization(value: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_bytes(value).unwrap();
+        headers.insert(header::AUTHORIZATION, value);
+        headers
+    }
+
+    #[test]
+    fn only_the_exact_bearer_token_is_authorized() {
+        let token = "0123456789abcdef0123456789abcdef0123456789abcdef";
+        let expected = AuthorizationDigest::of_token(token);
+        let right = format!("Bearer {token}");
+        assert!(authorized(&with_authorization(right.as_bytes()), &expected));
+        let wrong = format!("Bearer {}0", &token[..47]);
+        let refused = [
+            wrong.as_str(),
+            &right[..right.len() - 1],
+            &format!("{right}0"),
+            &format!("bearer {token}"),
+            token,
+            "Bearer ",
+            "",
+        ];
+        for value in refused {
+            let headers = with_authorization(value.as_bytes());
+            assert!(!authorized(&headers, &expected), "{value:?} was accepted");
+        }
+        assert!(!authorized(&HeaderMap::new(), &expected));
+    }
 }
