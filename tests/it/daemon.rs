@@ -226,3 +226,41 @@ fn an_authenticated_client_sending_a_bad_body_gets_a_short_400() {
         assert!(reply.error.len() < 120, "{reply:?}");
     }
 }
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+}
+
+/// `path` and everything under it that group or others may use.
+fn shared_paths(path: &std::path::Path) -> Vec<String> {
+    let mut shared = Vec::new();
+    if mode(path) & 0o077 != 0 {
+        shared.push(format!("{} {:o}", path.display(), mode(path) & 0o7777));
+    }
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).expect("listing a directory") {
+            shared.extend(shared_paths(&entry.expect("an entry").path()));
+        }
+    }
+    shared
+}
+
+#[test]
+fn the_store_the_token_and_outgoing_mail_are_private() {
+    let env = fast_maildir();
+    let daemon = Daemon::start(&env);
+    env.run_stdin(&["ingest"], &fixture("new_customer.eml"))
+        .assert_success();
+    wait_for_mail(&env, "acknowledgement", 1);
+    let status = daemon.terminate();
+    assert!(status.success(), "ticketd serve exited with {status}");
+
+    let store = env.path().join("store");
+    assert!(store.join("api-token").is_file());
+    assert_eq!(shared_paths(&store), Vec::<String>::new());
+    assert_eq!(shared_paths(&env.outbound_dir()), Vec::<String>::new());
+}
