@@ -1,8 +1,9 @@
 //! The local API the daemon serves on loopback, so the CLI keeps working
 //! while `ticketd serve` holds the store's lock. Every call carries
 //! `Authorization: Bearer <token>`; the token is `api.token` from the
-//! config or, when absent, a random one written to `<store>/api-token`
-//! (mode 0600) for local tools to read.
+//! config, used as it is, or else the one in `<store>/api-token`: 48 hex
+//! digits, generated when the file is missing or holds anything else (a
+//! crash can leave it empty) and written atomically with mode 0600.
 //!
 //! The token is checked before a request's body is read: a request
 //! without it gets a fixed 401 and its connection is closed, so an
@@ -13,8 +14,12 @@
 //! Routes: `POST /v1/ops` runs an [`ops::Request`]; `GET /v1/health`
 //! returns [`Health`].
 
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Request as HttpRequest, State};
@@ -68,43 +73,83 @@ struct ApiState {
     statuses: MailboxStatuses,
 }
 
-/// The token: configured, or read from (or created in) the store directory.
+/// The token file's name in the store directory.
+const TOKEN_FILE: &str = "api-token";
+
+/// Random bytes in a generated token (hex-encoded: 48 characters).
+const GENERATED_TOKEN_BYTES: usize = 24;
+
+/// Whether `text` is a token as [`token`] generates them: 48 hex digits.
+fn is_generated_token(text: &str) -> bool {
+    text.len() == 2 * GENERATED_TOKEN_BYTES && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The token in the file at `path`, if it holds a generated one
+/// (surrounding whitespace aside).
+fn read_token_file(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let token = text.trim();
+    is_generated_token(token).then(|| token.to_string())
+}
+
+/// The token: configured, or read from (or created in) the store
+/// directory. A token file that is empty or holds anything but a
+/// generated token is replaced with a new one.
 pub fn token(config: &Config) -> anyhow::Result<String> {
     if let Some(t) = &config.api.token {
         return Ok(t.clone());
     }
-    let path = config.store_path.join("api-token");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return Ok(existing.trim().to_string());
+    let path = config.store_path.join(TOKEN_FILE);
+    if let Some(existing) = read_token_file(&path) {
+        return Ok(existing);
     }
-    let mut bytes = [0u8; 24];
+    if std::fs::symlink_metadata(&path).is_ok() {
+        tracing::warn!(
+            path = %path.display(),
+            "The API token file holds no valid token (left by a crash?); writing a new one"
+        );
+    }
+    let mut bytes = [0u8; GENERATED_TOKEN_BYTES];
     getrandom::fill(&mut bytes)
         .map_err(|e| anyhow::anyhow!("No randomness for the API token: {e}"))?;
     let token = hex::encode(bytes);
-    std::fs::create_dir_all(&config.store_path)?;
-    write_private(&path, &token)?;
+    crate::store::create_private_dir(&config.store_path)
+        .with_context(|| format!("Creating {}", config.store_path.display()))?;
+    write_private_atomically(&path, &token)
+        .with_context(|| format!("Writing the API token to {}", path.display()))?;
     Ok(token)
 }
 
-fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(text.as_bytes())?;
+/// Replaces `path` with `text` so that a crash leaves either the old file
+/// or the whole new one: a temporary file (mode 0600) in the same folder,
+/// synced, renamed over `path`, then the folder synced.
+fn write_private_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let folder = path.parent().context("A file path without a folder")?;
+    let temporary = folder.join(format!(".{TOKEN_FILE}.tmp"));
+    match std::fs::remove_file(&temporary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    std::fs::File::open(folder)?.sync_all()?;
     Ok(())
 }
 
-/// Reads the token a running daemon uses, without creating one.
+/// Reads the token a running daemon uses, without creating one: the
+/// configured token, or the token file's when it holds a generated one.
 pub fn existing_token(config: &Config) -> Option<String> {
-    config.api.token.clone().or_else(|| {
-        std::fs::read_to_string(config.store_path.join("api-token"))
-            .ok()
-            .map(|t| t.trim().to_string())
-    })
+    config
+        .api
+        .token
+        .clone()
+        .or_else(|| read_token_file(&config.store_path.join(TOKEN_FILE)))
 }
 
 /// The router.
@@ -257,7 +302,77 @@ pub fn health_of(desk: &Desk, mailboxes: Vec<MailboxHealth>) -> anyhow::Result<H
 mod tests {
     use axum::http::{HeaderMap, HeaderValue, header};
 
-    use super::{AuthorizationDigest, authorized};
+    use super::{AuthorizationDigest, authorized, existing_token, token};
+    use crate::config::Config;
+
+    fn config_in(dir: &tempfile::TempDir) -> Config {
+        let mut config = crate::testutil::config(&[]);
+        config.store_path = dir.path().join("store");
+        config
+    }
+
+    fn token_file(config: &Config, text: &str) {
+        std::fs::create_dir_all(&config.store_path).unwrap();
+        std::fs::write(config.store_path.join("api-token"), text).unwrap();
+    }
+
+    fn is_generated(token: &str) -> bool {
+        token.len() == 48 && token.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+
+    #[test]
+    fn an_empty_token_file_is_replaced_with_a_new_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(&dir);
+        token_file(&config, "");
+        assert_eq!(existing_token(&config), None);
+        let made = token(&config).unwrap();
+        assert!(is_generated(&made), "{made:?}");
+        assert_eq!(existing_token(&config), Some(made));
+    }
+
+    #[test]
+    fn a_token_file_holding_something_else_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(&dir);
+        token_file(&config, "half-written\n");
+        assert_eq!(existing_token(&config), None);
+        let made = token(&config).unwrap();
+        assert!(is_generated(&made), "{made:?}");
+        let on_disk = std::fs::read_to_string(config.store_path.join("api-token")).unwrap();
+        assert_eq!(on_disk, made);
+    }
+
+    #[test]
+    fn a_valid_token_file_is_kept_and_a_missing_one_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(&dir);
+        let made = token(&config).unwrap();
+        assert!(is_generated(&made), "{made:?}");
+        let path = config.store_path.join("api-token");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(token(&config).unwrap(), made);
+        token_file(&config, &format!("{made}\n"));
+        assert_eq!(token(&config).unwrap(), made);
+        assert_eq!(existing_token(&config), Some(made));
+    }
+
+    #[test]
+    fn a_configured_token_is_used_as_it_is_and_the_file_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_in(&dir);
+        token_file(&config, "");
+        config.api.token = Some("configured token, any format".into());
+        assert_eq!(token(&config).unwrap(), "configured token, any format");
+        assert_eq!(
+            existing_token(&config).as_deref(),
+            Some("configured token, any format")
+        );
+        let on_disk = std::fs::read_to_string(config.store_path.join("api-token")).unwrap();
+        assert_eq!(on_disk, "");
+    }
 
     fn with_authorization(value: &[u8]) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -227,6 +227,24 @@ fn an_authenticated_client_sending_a_bad_body_gets_a_short_400() {
     }
 }
 
+#[test]
+fn an_empty_api_token_file_left_by_a_crash_is_replaced_at_start() {
+    let env = TestEnv::new();
+    let store = env.path().join("store");
+    std::fs::create_dir_all(&store).expect("creating the store directory");
+    std::fs::write(store.join("api-token"), "").expect("writing an empty token file");
+
+    let mut daemon = Daemon::start(&env);
+    let run = env
+        .run_stdin(&["--json", "ingest"], &fixture("new_customer.eml"))
+        .assert_success();
+    assert_eq!(run.json()["outcome"]["disposition"]["ticket"], 1, "{run}");
+    assert_eq!(env.tickets().len(), 1);
+    let token = std::fs::read_to_string(store.join("api-token")).expect("the token");
+    assert_eq!(token.len(), 48, "{token:?}");
+    daemon.assert_running();
+}
+
 fn mode(path: &std::path::Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::symlink_metadata(path)
