@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -88,7 +88,7 @@ pub(super) struct BlobWriter {
 impl BlobWriter {
     /// Opens the newest segment in `dir` for appending (creating `dir`).
     pub fn open(dir: &Path) -> anyhow::Result<BlobWriter> {
-        std::fs::create_dir_all(dir)
+        super::create_private_dir(dir)
             .with_context(|| format!("Creating the blob directory {}", dir.display()))?;
         let newest = newest_segment(dir)?.unwrap_or(1);
         BlobWriter::open_segment(dir, newest)
@@ -99,6 +99,7 @@ impl BlobWriter {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(super::permissions::FILE_MODE)
             .open(&path)
             .with_context(|| format!("Opening the blob segment {}", path.display()))?;
         let len = file.metadata()?.len();

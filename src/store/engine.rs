@@ -94,7 +94,7 @@ impl Engine {
             drained: (Mutex::new(()), Condvar::new()),
             retired: Mutex::new(Vec::new()),
         });
-        std::fs::create_dir_all(&journal_dir)
+        super::create_private_dir(&journal_dir)
             .with_context(|| format!("Creating {}", journal_dir.display()))?;
         shared.recover()?;
         let writer = Writer {

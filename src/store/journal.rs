@@ -14,6 +14,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -84,7 +85,7 @@ impl Journal {
     /// Starts a new journal file in `dir` (creating `dir`), after any
     /// files already there.
     pub fn create(dir: &Path) -> anyhow::Result<Journal> {
-        std::fs::create_dir_all(dir)
+        super::create_private_dir(dir)
             .with_context(|| format!("Creating the journal directory {}", dir.display()))?;
         let newest = generations(dir)?.last().copied().unwrap_or(0);
         Journal::open_generation(dir, newest + 1)
@@ -95,6 +96,7 @@ impl Journal {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(super::permissions::FILE_MODE)
             .open(&path)
             .with_context(|| format!("Creating the store journal {}", path.display()))?;
         Ok(Journal {

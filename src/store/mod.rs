@@ -48,6 +48,7 @@ mod journal;
 mod message_log;
 mod overlay;
 mod pages;
+mod permissions;
 mod read;
 mod tx;
 mod view;
@@ -60,6 +61,7 @@ use anyhow::Context;
 pub use checkpoint::{MailboxCheckpoint, UnmarkedMessage};
 pub use message_log::MessageKind;
 pub use pages::{COMMENT_PAGE_BYTES, CommentPage};
+pub use permissions::create_private_dir;
 pub use tx::{AlertContext, WriteTx};
 
 /// Schema version written by this build; bump with a migration. Version 2
@@ -134,14 +136,17 @@ pub struct StoreLocked(pub String);
 
 impl Store {
     /// Opens (or creates) the store in `path` with a page cache of
-    /// `cache_bytes`, replaying the journal of an unclean stop.
+    /// `cache_bytes`, replaying the journal of an unclean stop. The store
+    /// folder is made private (0700, its files 0600; see `permissions.rs`).
     pub fn open(path: &Path, cache_bytes: u64) -> anyhow::Result<Store> {
-        std::fs::create_dir_all(path)
+        create_private_dir(path)
             .with_context(|| format!("Creating the store directory {}", path.display()))?;
+        permissions::tighten_existing(path);
         let db = open_sled(path, cache_bytes)?;
         let store = Store {
             inner: Arc::new(engine::Engine::open(path, db)?),
         };
+        permissions::tighten_new(path);
         store.check_schema()?;
         store.index_message_log_once()?;
         store.index_requesters_once()?;

@@ -214,7 +214,7 @@ fn comment(seq: u32, text: &str) -> crate::model::Comment {
 }
 
 /// Commits a ticket's comment, raw original and alert, unflushed.
-fn commit_sample(store: &Store, n: u32) {
+pub(super) fn commit_sample(store: &Store, n: u32) {
     let mut tx = store.begin();
     let id = tx.next_ticket_id().unwrap();
     tx.put_comment(
