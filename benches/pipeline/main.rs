@@ -9,12 +9,15 @@
 //! - **outbound**: queued alerts sent by ticketd against a plain SMTP
 //!   client sending the same messages over one connection;
 //! - **growth**: ingest rate with 1,000 and with 100,000 tickets stored,
-//!   and the daemon's peak memory then.
+//!   and the daemon's peak memory then;
+//! - **fanout**: closing a ticket with 1,000 and with 10,000 recipients, per
+//!   recipient (the loop guard's rate checks must stay O(1)).
 //!
 //! Run through `scripts/bench`, which starts the stack and passes
 //! `--stack DIR/mailstack.env`.
 
 mod corpus;
+mod fanout;
 mod scenarios;
 mod smtp;
 mod stack;
@@ -31,7 +34,7 @@ struct Args {
     #[arg(long, env = "TICKETD_MAILSTACK_ENV")]
     stack: String,
     /// Scenarios to run (default: all).
-    #[arg(long, value_delimiter = ',', default_values_t = ["backlog".to_string(), "latency".into(), "outbound".into(), "growth".into()])]
+    #[arg(long, value_delimiter = ',', default_values_t = ["backlog".to_string(), "latency".into(), "outbound".into(), "growth".into(), "fanout".into()])]
     only: Vec<String>,
     /// Backlog size.
     #[arg(long, default_value_t = 10_000)]
@@ -82,8 +85,9 @@ fn main() -> anyhow::Result<()> {
                     scenarios::growth(&stack, work.path(), args.stored, args.growth_backlog).await
                 }
                 "ingest-only" => scenarios::ingest_only(&stack, work.path(), args.backlog),
+                "fanout" => fanout::fanout(&stack, work.path(), 1_000, 10_000),
                 other => anyhow::bail!(
-                    "unknown scenario {other}; expected backlog, latency, outbound, growth or ingest-only"
+                    "unknown scenario {other}; expected backlog, latency, outbound, growth, fanout or ingest-only"
                 ),
             }
         })?;

@@ -1,4 +1,5 @@
-//! The four measurements: backlog, latency, outbound and growth. Each
+//! Four measurements: backlog, latency, outbound and growth (fan-out is
+//! in `fanout.rs`). Each
 //! returns a [`Row`] set for the table and the JSON report.
 
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ pub struct Row {
     pub pass: Option<bool>,
 }
 
-fn row(scenario: &str, metric: &str, value: f64, unit: &str) -> Row {
+pub fn row(scenario: &str, metric: &str, value: f64, unit: &str) -> Row {
     Row {
         scenario: scenario.into(),
         metric: metric.into(),
@@ -43,7 +44,7 @@ fn row(scenario: &str, metric: &str, value: f64, unit: &str) -> Row {
     }
 }
 
-fn judged(mut r: Row, target: &str, pass: bool) -> Row {
+pub fn judged(mut r: Row, target: &str, pass: bool) -> Row {
     r.target = target.into();
     r.pass = Some(pass);
     r

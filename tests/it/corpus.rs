@@ -14,6 +14,7 @@
 //! | `{{STAFF_ALERT_ID}}` | Message-ID of the first staff notification           |
 //! | `{{REPLY_TO}}`       | the ticket's customer reply address (keyed token)    |
 //! | `{{STAFF_REPLY_TO}}` | the first staff address's personal reply address     |
+//! | `{{LOOP_ID}}`        | this desk's loop id (its `X-Ticketd-Loop` value)     |
 //!
 //! The test reports every fixture that differs, field by field, then fails.
 
@@ -207,6 +208,7 @@ pub fn open_parent(desk: &Desk, corpus: &[Fixture], parent: &str) -> Result<Pare
                 "{{STAFF_REPLY_TO}}",
                 desk.key.staff_reply_address(base, ticket, staff),
             ),
+            ("{{LOOP_ID}}", desk.config.loop_id().to_string()),
         ],
     })
 }
@@ -226,7 +228,8 @@ pub fn fill_placeholders(raw: &[u8], parent: Option<&ParentThread>) -> Result<Ve
     }
 }
 
-const PLACEHOLDERS: [&str; 5] = [
+const PLACEHOLDERS: [&str; 6] = [
+    "{{LOOP_ID}}",
     "{{TICKET}}",
     "{{ALERT_ID}}",
     "{{STAFF_ALERT_ID}}",

@@ -58,7 +58,7 @@ fn clean(stack: &MailStack) {
 
 /// Every stored message record (newest first).
 fn records(env: &TestEnv) -> Vec<Value> {
-    array(&env.json(&["messages", "list", "--all", "--limit", "100000"])["messages"])
+    array(&env.json(&["messages", "list", "--all", "--limit", "1000"])["messages"])
 }
 
 /// Count of records per outcome kind (`new_ticket`, `comment`, ...).

@@ -5,7 +5,7 @@
 //!
 //! The tests share mailboxes, so each holds [`take_turn`] for its whole
 //! run and empties the mailboxes it uses first. Every test also gets a
-//! unique `instance.name`, which ticketd puts in the `X-Ticketd-Loop`
+//! unique `instance.id`, which ticketd puts in the `X-Ticketd-Loop`
 //! header, so only that test's mail is ever counted.
 
 use std::collections::HashMap;
@@ -32,7 +32,7 @@ pub fn take_turn() -> MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A unique instance name: the X-Ticketd-Loop value of this test's mail.
+/// A unique instance id: the X-Ticketd-Loop value of this test's mail.
 pub fn instance_name(test: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -190,7 +190,7 @@ impl MailStack {
         let (imap_port, smtp_port, password) =
             (self.imap_port, self.smtp_port, self.password.clone());
         TestEnv::with_config(|c| {
-            set(c, "instance.name", instance);
+            set(c, "instance.id", instance);
             set(c, "outbound.transport", "smtp");
             set(c, "outbound.smtp.host", "127.0.0.1");
             set(c, "outbound.smtp.port", i64::from(smtp_port));

@@ -6,7 +6,7 @@
 //! Each scenario runs twice: delivered by `ticketd outbox deliver`, and by
 //! a running `ticketd serve`. The tests take turns (one lock) because each
 //! empties the mailboxes it uses first; every instance also gets a unique
-//! `instance.name`, which ticketd puts in the `X-Ticketd-Loop` header, so
+//! `instance.id`, which ticketd puts in the `X-Ticketd-Loop` header, so
 //! only this test's mail is ever counted.
 
 use serde_json::Value;
@@ -17,7 +17,7 @@ use crate::util::{Daemon, Eml, TestEnv, free_port, poll_until, set};
 /// A config sending through SMTP on `port` (plain, loopback).
 fn smtp_env(instance: &str, port: u16, backoff_secs: i64) -> TestEnv {
     TestEnv::with_config(|c| {
-        set(c, "instance.name", instance);
+        set(c, "instance.id", instance);
         set(c, "outbound.transport", "smtp");
         set(c, "outbound.smtp.host", "127.0.0.1");
         set(c, "outbound.smtp.port", i64::from(port));
