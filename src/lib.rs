@@ -28,29 +28,15 @@
 //! - [`config`]: two-phase configuration (raw TOML, then validated).
 //! - [`model`], [`token`]: the domain types and keyed thread tokens.
 
-pub mod api;
-pub mod classify;
-pub mod cli;
-pub mod client;
-pub mod commands;
 pub mod config;
-pub mod content;
 pub mod daemon;
-pub mod desk;
+pub mod domain;
+pub mod face;
 pub mod inbound;
 pub mod ingest;
-pub mod logging;
-pub mod mail;
 pub mod model;
 pub mod notify;
-pub mod ops;
-pub mod outbox;
-pub mod rules;
-pub mod sender;
 pub mod store;
-pub mod threading;
-pub mod tls;
-pub mod token;
 
 #[cfg(test)]
 mod testutil;

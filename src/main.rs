@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     // files, exported attachments) is for its own user only: files 0600,
     // folders 0700. Files moved rather than created keep their mode.
     rustix::process::umask(Mode::RWXG | Mode::RWXO);
-    let cli = ticketd::cli::Cli::parse();
-    ticketd::logging::init();
-    ticketd::cli::run(cli)
+    let cli = ticketd::face::cli::Cli::parse();
+    ticketd::face::logging::init();
+    ticketd::face::cli::run(cli)
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
 
 /// The example config with `overrides` applied as `(from, to)` text
 /// replacements.

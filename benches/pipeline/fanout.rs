@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
-use ticketd::desk::{CommentDraft, Desk, TicketDraft};
+use ticketd::domain::desk::{CommentDraft, Desk, TicketDraft};
 use ticketd::model::{AuthorRole, Origin, Visibility};
 
 use crate::scenarios::{Row, judged, row};

@@ -355,18 +355,19 @@ pub async fn outbound(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Ve
 
 /// Opens `n` tickets through the library: one "new ticket" alert each.
 fn queue_alerts(install: &Install, n: usize) -> anyhow::Result<()> {
-    let desk = ticketd::desk::Desk::open(install.parsed()?)?;
+    let desk = ticketd::domain::desk::Desk::open(install.parsed()?)?;
     for i in 0..n {
-        let request = ticketd::ops::Request::TicketCreate(ticketd::ops::NewTicketRequest {
-            subject: format!("Outbound probe {i}"),
-            requester: CUSTOMER.into(),
-            recipients: Vec::new(),
-            text: "We replaced the toner in the printer on floor 2.".repeat(20),
-            category: None,
-            actor: "bench".into(),
-            origin: ticketd::model::Origin::Staff,
-        });
-        ticketd::ops::execute(&desk, request).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let request =
+            ticketd::face::ops::Request::TicketCreate(ticketd::face::ops::NewTicketRequest {
+                subject: format!("Outbound probe {i}"),
+                requester: CUSTOMER.into(),
+                recipients: Vec::new(),
+                text: "We replaced the toner in the printer on floor 2.".repeat(20),
+                category: None,
+                actor: "bench".into(),
+                origin: ticketd::model::Origin::Staff,
+            });
+        ticketd::face::ops::execute(&desk, request).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
     desk.store.flush()?;
     Ok(())
@@ -499,7 +500,7 @@ pub async fn growth(
 /// Stores `n` tickets through the ingest seam (monitoring alerts: each a
 /// ticket, none queues customer mail).
 fn prefill(install: &Install, n: usize) -> anyhow::Result<()> {
-    let desk = ticketd::desk::Desk::open(install.parsed()?)?;
+    let desk = ticketd::domain::desk::Desk::open(install.parsed()?)?;
     let mut rng = corpus::Rng::new(3);
     for i in 0..n {
         let raw = corpus::alert(&mut rng, &format!("prefill.{i}@monitor.example.test"), i);
@@ -520,7 +521,7 @@ fn prefill(install: &Install, n: usize) -> anyhow::Result<()> {
 /// time goes when the network is taken away.
 pub fn ingest_only(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<Row>> {
     let install = Install::new(&work.join("ingest-only"), stack, Outbound::Parked)?;
-    let desk = ticketd::desk::Desk::open(install.parsed()?)?;
+    let desk = ticketd::domain::desk::Desk::open(install.parsed()?)?;
     let source = ticketd::model::Source::Other("bench".into());
     let messages: Vec<(Vec<u8>, ticketd::model::Source)> = corpus::backlog("inproc", n, 7, &person)
         .into_iter()

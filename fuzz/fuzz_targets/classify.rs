@@ -8,10 +8,10 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use ticketd::classify::{ClassifyContext, classify};
+use ticketd::ingest::classify::{ClassifyContext, classify};
 use ticketd::config::Config;
-use ticketd::token::ThreadKey;
-use ticketd::{commands, content, mail, threading};
+use ticketd::model::token::ThreadKey;
+use ticketd::ingest::{commands, content, mail, threading};
 
 /// Reply and forward prefixes `clean_subject` removes.
 const PREFIXES: [&str; 12] = [

@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use ticketd::config::Config;
-use ticketd::desk::Desk;
+use ticketd::domain::desk::Desk;
 use ticketd::ingest::{Outcome, ingest};
-use ticketd::mail;
+use ticketd::ingest::mail;
 use ticketd::model::{Disposition, Source};
 use ticketd::notify::compose::compose;
 use ticketd::notify::templates::Templates;
-use ticketd::outbox::OutboxItem;
+use ticketd::model::outbox::OutboxItem;
 
 /// How many inputs one desk takes before a fresh one replaces it.
 pub const INPUTS_PER_DESK: u32 = 2_000;

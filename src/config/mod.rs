@@ -7,6 +7,7 @@
 
 pub mod imap;
 pub mod raw;
+pub mod tls;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -40,7 +41,7 @@ pub struct Config {
     pub instance_name: String,
     /// Unique id of this desk in the loop header: `instance.id`, or the
     /// one generated into the store on first start (filled in when the
-    /// desk opens, see [`crate::desk::Desk::open`]).
+    /// desk opens, see [`crate::domain::desk::Desk::open`]).
     pub instance_id: Option<String>,
     /// Support addresses, normalized.
     pub support_addresses: BTreeSet<String>,
@@ -68,7 +69,7 @@ pub struct Config {
     pub bounces: BouncesConfig,
     /// Template directory.
     pub templates_dir: PathBuf,
-    /// Template name per event, see [`crate::rules::AlertKind`].
+    /// Template name per event, see [`crate::domain::rules::AlertKind`].
     pub template_names: BTreeMap<String, String>,
     /// Rules that mark mail as automated.
     pub automated: Vec<AutomatedRule>,

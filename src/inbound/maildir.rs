@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MaildirConfig;
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
 use crate::ingest::ingest_many;
 use crate::model::Source;
 

@@ -10,7 +10,7 @@
 //! 1. it was addressed to the item's keyed envelope sender (VERP,
 //!    `support+bN.K@`);
 //! 2. it names one of our Message-IDs whose item token verifies
-//!    (`tT.K.N.J@`, see [`crate::token`]), in the returned original or in
+//!    (`tT.K.N.J@`, see [`crate::model::token`]), in the returned original or in
 //!    its own In-Reply-To/References.
 //!
 //! A subject tag, a From address or any other thread match is not proof:
@@ -24,10 +24,10 @@
 //! of a staff notification is noted but marks nobody.
 
 use super::{Applied, Decision};
-use crate::desk::Desk;
-use crate::mail::dsn::{self, DeliveryReport, RecipientReport, ReportFormat, Severity};
+use crate::domain::desk::Desk;
+use crate::ingest::mail::dsn::{self, DeliveryReport, RecipientReport, ReportFormat, Severity};
+use crate::model::outbox::OutboxItem;
 use crate::model::{AuthorRole, BounceKind, DeliveryProblem, Ticket, Visibility};
-use crate::outbox::OutboxItem;
 use crate::store::WriteTx;
 
 /// Lines of an unreadable bounce quoted in the note.

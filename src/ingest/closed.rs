@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 
 use super::{Applied, Decision};
 use crate::config::{ClosedTicketsConfig, ReopenPolicy};
-use crate::desk::Desk;
-use crate::mail::InboundMail;
+use crate::domain::desk::Desk;
+use crate::ingest::mail::InboundMail;
 use crate::model::{Disposition, Status, Ticket, TicketId};
 use crate::store::WriteTx;
 
@@ -45,7 +45,7 @@ pub(super) fn decide(
     config: &ClosedTicketsConfig,
     now: DateTime<Utc>,
 ) -> ClosedReply {
-    let new_text = crate::content::new_text(&mail.subject, &mail.text);
+    let new_text = crate::ingest::content::new_text(&mail.subject, &mail.text);
     if config.thanks_keeps_closed && is_thanks_only(&new_text, &sender_names(mail)) {
         return ClosedReply::KeepClosed("closed-ticket:thanks-kept-closed".into());
     }

@@ -14,8 +14,8 @@
 
 use super::{Applied, Decision};
 use crate::config::{Config, MailField};
-use crate::desk::Desk;
-use crate::mail::InboundMail;
+use crate::domain::desk::Desk;
+use crate::ingest::mail::InboundMail;
 use crate::model::{AuthorRole, Status, Ticket, Visibility};
 use crate::store::WriteTx;
 
@@ -37,7 +37,7 @@ pub(super) fn find(mail: &InboundMail, config: &Config) -> Option<Found> {
     let rule = config
         .automated
         .iter()
-        .find(|r| crate::classify::rule_matches(r, mail))?;
+        .find(|r| crate::ingest::classify::rule_matches(r, mail))?;
     config.correlations.get(&rule.name)?.iter().find_map(|c| {
         let captures = c.key.captures(field(mail, &c.key_in)?)?;
         let key = captures

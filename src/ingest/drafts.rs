@@ -5,15 +5,15 @@
 use std::collections::BTreeSet;
 
 use super::Decision;
-use crate::classify::MailKind;
-use crate::desk::{CommentDraft, Desk, TicketDraft};
-use crate::mail::InboundMail;
+use crate::domain::desk::{CommentDraft, Desk, TicketDraft};
+use crate::ingest::classify::MailKind;
+use crate::ingest::mail::InboundMail;
+use crate::ingest::sender::SenderKind;
+use crate::ingest::threading::clean_subject;
+use crate::ingest::{commands, content};
 use crate::model::{
     AuthorRole, MAX_NOT_ADDED_LISTED, NotAddedRecipients, Origin, Visibility, normalize_address,
 };
-use crate::sender::SenderKind;
-use crate::threading::clean_subject;
-use crate::{commands, content};
 
 /// Attachments over the size limit, and winmail.dat, get a note in the
 /// text (see [`content::file_attachments`]).
@@ -104,7 +104,8 @@ fn initial_recipients(
     let mut seen = BTreeSet::new();
     for address in mail.from.iter().chain(&mail.to).chain(&mail.cc) {
         let address = normalize_address(address);
-        if crate::rules::is_external(&address, &desk.config) && seen.insert(address.clone()) {
+        if crate::domain::rules::is_external(&address, &desk.config) && seen.insert(address.clone())
+        {
             ordered.push(address);
         }
     }

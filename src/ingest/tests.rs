@@ -9,11 +9,11 @@ mod correlation;
 mod hostile;
 mod staff_proof;
 
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
+use crate::domain::rules::AlertKind;
 use crate::ingest::{Outcome, ingest};
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{AuthorRole, Disposition, Origin, Source, Status, TicketId, Visibility};
-use crate::outbox::{OutboxItem, OutboxStatus};
-use crate::rules::AlertKind;
 use crate::testutil;
 
 fn feed(desk: &Desk, raw: &str) -> Outcome {

@@ -16,10 +16,10 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 use serde_json::json;
 
-use crate::classify::LOOP_HEADER;
 use crate::config::Config;
-use crate::outbox::OutboxItem;
-use crate::token::ThreadKey;
+use crate::ingest::classify::LOOP_HEADER;
+use crate::model::outbox::OutboxItem;
+use crate::model::token::ThreadKey;
 
 use super::templates::{Rendered, TemplateError, Templates};
 
@@ -239,7 +239,7 @@ pub fn sample_item() -> OutboxItem {
     OutboxItem {
         id: 1,
         ticket: ticket.id,
-        kind: crate::rules::AlertKind::Acknowledgement,
+        kind: crate::domain::rules::AlertKind::Acknowledgement,
         template: String::new(),
         rule: "sample".into(),
         recipient: ticket.requester.clone(),
@@ -248,7 +248,7 @@ pub fn sample_item() -> OutboxItem {
         in_reply_to: None,
         references: Vec::new(),
         context: super::queue::snapshot(&ticket, Some(&comment)),
-        status: crate::outbox::OutboxStatus::Pending,
+        status: crate::model::outbox::OutboxStatus::Pending,
         attempts: 0,
         next_attempt_at: now,
         last_error: None,

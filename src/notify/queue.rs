@@ -25,10 +25,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
+use crate::domain::rules::AlertIntent;
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{Comment, Ticket, TicketId};
-use crate::outbox::{OutboxItem, OutboxStatus};
-use crate::rules::AlertIntent;
 use crate::store::WriteTx;
 
 /// The inbound message an alert answers, for threading headers.
@@ -37,7 +37,7 @@ pub struct Trigger {
     /// Its Message-ID.
     pub message_id: Option<String>,
     /// Set when the message asked for no automatic replies (the header and
-    /// value, see [`crate::classify::declines_auto_replies`]).
+    /// value, see [`crate::ingest::classify::declines_auto_replies`]).
     pub declines_auto_replies: Option<String>,
 }
 

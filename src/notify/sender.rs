@@ -13,8 +13,8 @@ use chrono::Utc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::desk::Desk;
-use crate::outbox::{OutboxItem, OutboxStatus};
+use crate::domain::desk::Desk;
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 
 use super::compose::compose;
 use super::templates::Templates;

@@ -43,7 +43,7 @@ impl SmtpClient {
     pub fn new(config: &SmtpConfig) -> anyhow::Result<SmtpClient> {
         Ok(SmtpClient {
             config: Arc::new(config.clone()),
-            tls: crate::tls::connector(config.ca_pem.as_deref())?,
+            tls: crate::config::tls::connector(config.ca_pem.as_deref())?,
             connection: Arc::new(Mutex::new(None)),
         })
     }

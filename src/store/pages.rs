@@ -6,8 +6,8 @@ use std::ops::Bound;
 
 use super::overlay::Range;
 use super::{Store, T, decode_u64, seq_key};
+use crate::model::outbox::OutboxItem;
 use crate::model::{Comment, MessageRecord, Status, Ticket, TicketEvent, TicketId};
-use crate::outbox::OutboxItem;
 
 /// Text a page of comments holds at most, in bytes (at least one comment
 /// is always returned; one comment is bounded by the message size limit).

@@ -8,8 +8,8 @@ use anyhow::Context;
 
 use super::blobs::BlobRef;
 use super::{Store, T, decode_u64, due_key, requester_key, ticket_rate_key};
+use crate::model::outbox::OutboxItem;
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
-use crate::outbox::OutboxItem;
 
 impl Store {
     /// A ticket by number.

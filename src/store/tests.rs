@@ -4,9 +4,9 @@
 use chrono::{Duration, Utc};
 
 use super::Store;
+use crate::domain::rules::AlertKind;
 use crate::model::TicketId;
-use crate::outbox::{OutboxItem, OutboxStatus};
-use crate::rules::AlertKind;
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 
 fn item(id: u64, due_in_secs: i64) -> OutboxItem {
     OutboxItem {

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::engine::Writer;
 use super::journal::Op;
 use super::{Store, T, due_key, requester_key, seq_key, ticket_rate_key};
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{Comment, MessageRecord, Ticket, TicketEvent, TicketId};
-use crate::outbox::{OutboxItem, OutboxStatus};
 
 /// An alert context stored by [`WriteTx::put_alert_context`], for the
 /// items that render from it.

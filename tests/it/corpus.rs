@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use ticketd::classify::{ClassifyContext, classify};
 use ticketd::config::Config;
-use ticketd::desk::Desk;
+use ticketd::domain::desk::Desk;
+use ticketd::ingest::classify::{ClassifyContext, classify};
 use ticketd::ingest::{Outcome, ingest};
+use ticketd::model::outbox::{OutboxItem, OutboxStatus};
 use ticketd::model::{Disposition, Source, TicketId};
-use ticketd::outbox::{OutboxItem, OutboxStatus};
 
 use crate::util::{ROOT, TestEnv};
 
@@ -324,7 +324,7 @@ fn observe(desk: &Desk, raw: &[u8], name: &str, parent: Option<&ParentThread>) -
 
 fn observe_classification(desk: &Desk, raw: &[u8], outcome: &Outcome, seen: &mut Observed) {
     let mut parts = outcome.rule.split("; ");
-    if let Ok(mail) = ticketd::mail::parse(raw) {
+    if let Ok(mail) = ticketd::ingest::mail::parse(raw) {
         let class = classify(&mail, ClassifyContext::for_desk(desk));
         seen.set("kind", snake(&class.kind));
         seen.set("rule", class.rule.clone());

@@ -14,9 +14,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ticketd::config::Config;
-use ticketd::desk::Desk;
+use ticketd::domain::desk::Desk;
+use ticketd::ingest::mail;
 use ticketd::ingest::{Outcome, ingest};
-use ticketd::mail;
 use ticketd::model::{Disposition, Source, TicketId};
 use ticketd::notify::compose::compose;
 use ticketd::notify::templates::Templates;

@@ -10,9 +10,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use ticketd::desk::Desk;
+use ticketd::domain::desk::Desk;
+use ticketd::model::outbox::OutboxStatus;
 use ticketd::model::{Disposition, TicketId};
-use ticketd::outbox::OutboxStatus;
 
 use crate::corpus::{Fixture, feed, fill_placeholders, fresh_desk, load_corpus, open_parent};
 
@@ -160,8 +160,8 @@ fn check_mutant(desk: &Desk, raw: &[u8], label: &str) -> Result<Disposition, Str
     if took > MAX_INGEST {
         return Err(format!("{label}: ingest took {took:?}"));
     }
-    let parsed = ticketd::mail::parse(raw).ok();
-    let fingerprint = ticketd::mail::fingerprint(parsed.as_ref(), raw);
+    let parsed = ticketd::ingest::mail::parse(raw).ok();
+    let fingerprint = ticketd::ingest::mail::fingerprint(parsed.as_ref(), raw);
     match desk.store.message(&fingerprint) {
         Ok(Some(record)) if record.disposition == outcome.disposition => Ok(record.disposition),
         Ok(Some(record)) => Err(format!(
@@ -192,7 +192,7 @@ fn store_problems(desk: &Desk) -> Vec<String> {
         if let Some(t) = record.disposition.ticket() {
             let (listed, _) = desk
                 .store
-                .messages_for_ticket(t, ticketd::ops::MAX_PAGE)
+                .messages_for_ticket(t, ticketd::face::ops::MAX_PAGE)
                 .unwrap_or_default();
             if !listed.iter().any(|m| m.fingerprint == record.fingerprint) {
                 problems.push(format!("{} not indexed under #{t}", record.fingerprint));

@@ -122,7 +122,7 @@ fn timeout(config: &ImapConfig, what: &str) -> ImapFailure {
 
 /// The TLS client settings: the usual web roots plus the configured CA.
 pub fn tls_connector(config: &ImapConfig) -> anyhow::Result<TlsConnector> {
-    crate::tls::connector(config.ca_pem.as_deref())
+    crate::config::tls::connector(config.ca_pem.as_deref())
         .map_err(|e| anyhow::anyhow!("mailbox \"{}\": {e:#}", config.name))
 }
 

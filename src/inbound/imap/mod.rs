@@ -17,7 +17,7 @@ use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::imap::ImapConfig;
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
 use crate::inbound::status::MailboxStatuses;
 use connect::{ImapFailure, ImapSession, connect, step, tls_connector};
 use sync::{Capabilities, Watch, capabilities, ensure_folders, select};

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::connect::{ImapFailure, ImapSession, step};
 use super::listing::{BatchPlan, Listing};
 use crate::config::imap::{ImapConfig, ProcessedAction, QuarantineAction};
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
 use crate::inbound::status::MailboxStatuses;
 use crate::ingest::{Outcome, ingest_many, quarantine_oversized};
 use crate::model::{Disposition, Source};

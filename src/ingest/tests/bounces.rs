@@ -3,12 +3,12 @@
 //! and that nothing ever reopens, alerts or opens a ticket.
 
 use super::{NEW_MAIL, ack_of, feed, outbox, quiet_desk, staff_reply};
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
+use crate::domain::rules::AlertKind;
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{
     AuthorRole, BounceKind, Comment, Disposition, EventKind, Status, TicketId, Visibility,
 };
-use crate::outbox::{OutboxItem, OutboxStatus};
-use crate::rules::AlertKind;
 use crate::testutil;
 
 const CAROL: &str = "carol@customer.test";

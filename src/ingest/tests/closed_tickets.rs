@@ -4,9 +4,9 @@
 use chrono::{Duration, Utc};
 
 use super::{NEW_MAIL, ack_of, feed, outbox, quiet_desk, staff_reply};
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
+use crate::domain::rules::AlertKind;
 use crate::model::{AuthorRole, Disposition, EventKind, Status, TicketId, Visibility};
-use crate::rules::AlertKind;
 use crate::testutil;
 
 const NO_STAFF_NOTES: (&str, &str) = (

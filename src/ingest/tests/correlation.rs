@@ -2,7 +2,7 @@
 //! Alertmanager keys, and a header-keyed rule: open, repeat, recover.
 
 use super::{feed, outbox};
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
 use crate::ingest::Outcome;
 use crate::model::{AuthorRole, Disposition, Status, TicketId};
 use crate::testutil;

@@ -3,11 +3,11 @@
 //! staff's eyes, and a forged bounce must not silence anyone.
 
 use super::{feed, outbox, quiet_desk};
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
+use crate::domain::rules::AlertKind;
+use crate::face::ops::{self, Request};
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{Status, TicketId};
-use crate::ops::{self, Request};
-use crate::outbox::{OutboxItem, OutboxStatus};
-use crate::rules::AlertKind;
 use crate::testutil;
 
 /// A first mail from an unknown sender, Cc'ing `count` strangers.

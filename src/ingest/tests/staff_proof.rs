@@ -5,7 +5,7 @@
 //! second `From:` field) leave ticket #1 open and the mail a customer's.
 
 use super::{NEW_MAIL, feed};
-use crate::desk::Desk;
+use crate::domain::desk::Desk;
 use crate::ingest::Outcome;
 use crate::model::{AuthorRole, Status, TicketId};
 use crate::testutil;

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::*;
+use crate::domain::rules::AlertKind;
 use crate::model::TicketId;
 use crate::notify::templates::Templates;
-use crate::rules::AlertKind;
 use crate::testutil;
 
 fn item(kind: AlertKind, to_staff: bool, subject: &str) -> OutboxItem {

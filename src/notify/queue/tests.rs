@@ -3,11 +3,11 @@
 
 use chrono::{Duration, Utc};
 
-use crate::desk::{CommentDraft, Desk};
+use crate::domain::desk::{CommentDraft, Desk};
+use crate::domain::rules::AlertKind;
 use crate::ingest::ingest;
+use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{AuthorRole, Source, TicketId, Visibility};
-use crate::outbox::{OutboxItem, OutboxStatus};
-use crate::rules::AlertKind;
 use crate::testutil;
 
 use super::Trigger;
