@@ -355,7 +355,7 @@ pub async fn outbound(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Ve
 
 /// Opens `n` tickets through the library: one "new ticket" alert each.
 fn queue_alerts(install: &Install, n: usize) -> anyhow::Result<()> {
-    let desk = ticketd::domain::desk::Desk::open(install.parsed()?)?;
+    let app = ticketd::face::App::open(install.parsed()?)?;
     for i in 0..n {
         let request =
             ticketd::face::ops::Request::TicketCreate(ticketd::face::ops::NewTicketRequest {
@@ -367,9 +367,8 @@ fn queue_alerts(install: &Install, n: usize) -> anyhow::Result<()> {
                 actor: "bench".into(),
                 origin: ticketd::model::Origin::Staff,
             });
-        ticketd::face::ops::execute(&desk, request).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        ticketd::face::ops::execute(&app, request).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
-    desk.store.flush()?;
     Ok(())
 }
 
@@ -500,20 +499,25 @@ pub async fn growth(
 /// Stores `n` tickets through the ingest seam (monitoring alerts: each a
 /// ticket, none queues customer mail).
 fn prefill(install: &Install, n: usize) -> anyhow::Result<()> {
-    let desk = ticketd::domain::desk::Desk::open(install.parsed()?)?;
+    let app = ticketd::face::App::open(install.parsed()?)?;
     let mut rng = corpus::Rng::new(3);
-    for i in 0..n {
-        let raw = corpus::alert(&mut rng, &format!("prefill.{i}@monitor.example.test"), i);
-        let outcome =
-            ticketd::ingest::ingest(&desk, &raw, ticketd::model::Source::Other("prefill".into()))?;
-        if outcome.disposition.ticket().is_none() {
+    let source = ticketd::model::Source::Other("prefill".into());
+    let messages: Vec<ticketd::ingest::Incoming> = (0..n)
+        .map(|i| ticketd::ingest::Incoming::Whole {
+            raw: corpus::alert(&mut rng, &format!("prefill.{i}@monitor.example.test"), i),
+            source: source.clone(),
+        })
+        .collect();
+    for batch in messages.chunks(200) {
+        let outcomes =
+            ticketd::ingest::ingest_batch(&*app.store, &app.workflow, batch, &mut |_, _| Ok(()))?;
+        if let Some(missed) = outcomes.iter().find(|o| o.disposition.ticket().is_none()) {
             bail!(
-                "prefill message {i} opened no ticket: {:?}",
-                outcome.disposition
+                "a prefill message opened no ticket: {:?}",
+                missed.disposition
             );
         }
     }
-    desk.store.flush()?;
     Ok(())
 }
 
@@ -521,23 +525,25 @@ fn prefill(install: &Install, n: usize) -> anyhow::Result<()> {
 /// time goes when the network is taken away.
 pub fn ingest_only(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<Row>> {
     let install = Install::new(&work.join("ingest-only"), stack, Outbound::Parked)?;
-    let desk = ticketd::domain::desk::Desk::open(install.parsed()?)?;
+    let app = ticketd::face::App::open(install.parsed()?)?;
     let source = ticketd::model::Source::Other("bench".into());
-    let messages: Vec<(Vec<u8>, ticketd::model::Source)> = corpus::backlog("inproc", n, 7, &person)
+    let messages: Vec<ticketd::ingest::Incoming> = corpus::backlog("inproc", n, 7, &person)
         .into_iter()
-        .map(|g| (g.raw, source.clone()))
+        .map(|g| ticketd::ingest::Incoming::Whole {
+            raw: g.raw,
+            source: source.clone(),
+        })
         .collect();
-    // As the daemon does with a mailbox: batches of 200, each read ahead
-    // on a second thread, then flushed.
+    // As the daemon does with a mailbox: batches of 200, each one durable
+    // write.
     let started = Instant::now();
     for batch in messages.chunks(200) {
-        ticketd::ingest::ingest_many(&desk, batch)?;
-        desk.store.flush()?;
+        ticketd::ingest::ingest_batch(&*app.store, &app.workflow, batch, &mut |_, _| Ok(()))?;
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
     Ok(vec![row(
         "ingest-only",
-        &format!("in-process ingest of {n}, flush per 200"),
+        &format!("in-process ingest of {n}, one durable write per 200"),
         rate,
         "msg/s",
     )])

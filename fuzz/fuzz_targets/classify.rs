@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let class = classify(
         &mail,
         ClassifyContext {
-            instance_name: &config.instance_name,
+            loop_id: config.loop_id(),
             support_addresses: &config.support_addresses,
             automated_rules: &config.automated,
             key: key(),

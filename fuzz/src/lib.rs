@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use ticketd::config::Config;
-use ticketd::domain::desk::Desk;
+use ticketd::face::App as Desk;
 use ticketd::ingest::{Outcome, ingest};
 use ticketd::ingest::mail;
 use ticketd::model::{Disposition, Source};
@@ -60,7 +60,10 @@ pub struct Session {
 
 impl Session {
     fn new() -> Session {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        // Every write is synced: on tmpfs that costs nothing.
+        let dir = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap_or_else(|e| panic!("temp dir: {e}"));
         let mut config = config();
         config.store_path = dir.path().join("store");
         let desk = Desk::open(config).unwrap_or_else(|e| panic!("desk opens: {e:#}"));
@@ -80,7 +83,8 @@ impl Session {
 
     /// Ingests `raw` and checks the outcome; see [`check_outcome`].
     pub fn feed(&mut self, raw: &[u8]) -> Outcome {
-        let outcome = ingest(&self.desk, raw, Source::Other("fuzz".into()))
+        let desk = &self.desk;
+        let outcome = ingest(&*desk.store, &desk.workflow, raw, Source::Other("fuzz".into()))
             .unwrap_or_else(|e| panic!("ingest returned Err on a healthy store: {e:#}"));
         check_outcome(&self.desk, raw, &outcome);
         self.outbox_checked = check_new_outbox_items(&self.desk, self.outbox_checked);
@@ -120,8 +124,10 @@ pub fn check_outcome(desk: &Desk, raw: &[u8], outcome: &Outcome) {
     }
     if let Some(ticket) = outcome.disposition.ticket() {
         let ticket = desk
+            .store
             .ticket(ticket)
-            .unwrap_or_else(|e| panic!("the outcome's ticket is missing: {e:#}"));
+            .unwrap_or_else(|e| panic!("reading the outcome's ticket: {e:#}"))
+            .unwrap_or_else(|| panic!("the outcome's ticket is missing"));
         assert!(!ticket.subject.is_empty(), "ticket with an empty subject");
     }
 }
@@ -130,11 +136,12 @@ pub fn check_outcome(desk: &Desk, raw: &[u8], outcome: &Outcome) {
 /// would send) and checks that mail content did not leak into headers.
 /// Returns the highest id checked.
 pub fn check_new_outbox_items(desk: &Desk, checked: u64) -> u64 {
-    let templates = Templates::new(&desk.config.templates_dir);
+    let (config, key) = (&desk.workflow.config, &desk.workflow.key);
+    let templates = Templates::new(&config.templates_dir);
     let mut id = checked;
     while let Some(item) = next_outbox_item(desk, id) {
         id = item.id;
-        let message = compose(&item, &desk.config, &desk.key, &templates)
+        let message = compose(&item, config, key, &templates)
             .unwrap_or_else(|e| panic!("outbox item {id} does not compose: {e}"));
         check_headers(&item, &message.formatted());
     }

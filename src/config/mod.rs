@@ -41,7 +41,7 @@ pub struct Config {
     pub instance_name: String,
     /// Unique id of this desk in the loop header: `instance.id`, or the
     /// one generated into the store on first start (filled in when the
-    /// desk opens, see [`crate::domain::desk::Desk::open`]).
+    /// desk's workflow is built over its store).
     pub instance_id: Option<String>,
     /// Support addresses, normalized.
     pub support_addresses: BTreeSet<String>,
@@ -53,6 +53,9 @@ pub struct Config {
     pub store_path: PathBuf,
     /// sled cache size in bytes.
     pub store_cache_bytes: u64,
+    /// Bytes kept free on the store's filesystem: a write that would leave
+    /// less fails as "disk full" with nothing written, and is retried.
+    pub store_min_free_bytes: u64,
     /// Who counts as staff.
     pub staff: StaffConfig,
     /// Threading options.
@@ -69,7 +72,7 @@ pub struct Config {
     pub bounces: BouncesConfig,
     /// Template directory.
     pub templates_dir: PathBuf,
-    /// Template name per event, see [`crate::domain::rules::AlertKind`].
+    /// Template name per event, see [`crate::model::outbox::AlertKind`].
     pub template_names: BTreeMap<String, String>,
     /// Rules that mark mail as automated.
     pub automated: Vec<AutomatedRule>,
@@ -377,6 +380,14 @@ impl Config {
         }
     }
 
+    /// Whether an address is a deliverable address outside the
+    /// organisation (not a support address, not staff).
+    pub fn is_external_address(&self, address: &str) -> bool {
+        crate::model::is_deliverable_address(address)
+            && !self.is_support_address(address)
+            && !self.staff.is_staff_address(address)
+    }
+
     /// Category for a ticket opened from `source` when no rule gave one:
     /// the IMAP mailbox's own, else `inbound.default_category`.
     pub fn default_category(&self, source: &crate::model::Source) -> Option<String> {
@@ -504,6 +515,7 @@ impl Validator {
             secret: self.secret(raw.instance.secret)?,
             store_path: PathBuf::from(raw.store.path.unwrap_or_else(|| "var/ticketd".into())),
             store_cache_bytes: raw.store.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES),
+            store_min_free_bytes: raw.store.min_free_bytes.unwrap_or(DEFAULT_MIN_FREE_BYTES),
             staff,
             threading: self.threading(raw.threading)?,
             inbound: self.inbound(raw.inbound)?,

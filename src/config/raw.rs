@@ -43,6 +43,9 @@ pub const DEFAULT_IMAP_BATCH: u32 = 200;
 pub const DEFAULT_IMAP_TIMEOUT_SECS: u64 = 30;
 /// Default sled page cache (bytes).
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// Default `store.min_free_bytes`: room for sled's own housekeeping and for
+/// the logs and tools of whoever frees the disk.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 64 * 1024 * 1024;
 /// Default days after closing within which a customer reply reopens.
 pub const DEFAULT_REOPEN_WITHIN_DAYS: u32 = 14;
 /// Default soft bounces of one address on one ticket before mail stops.
@@ -119,6 +122,8 @@ pub struct RawStore {
     pub path: Option<String>,
     /// sled page cache in bytes.
     pub cache_bytes: Option<u64>,
+    /// Space kept free on the store's disk; writes wait below it.
+    pub min_free_bytes: Option<u64>,
 }
 
 /// `[staff]`

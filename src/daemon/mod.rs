@@ -1,9 +1,13 @@
-//! `ticketd serve`: opens the desk, then runs one supervised task per loop
-//! (each IMAP mailbox, the Maildir watcher, the outbox sender, the
-//! template watcher, the local API) until SIGINT or SIGTERM, when it stops
-//! taking work, lets in-flight work finish, flushes the store and returns.
-//! A task that panics is logged and restarted; one that fails retries on
-//! its own with backoff, so a bad mailbox never stops the daemon.
+//! `ticketd serve`: opens the store and the workflow, then runs one
+//! supervised task per loop (each IMAP mailbox, the Maildir watcher, the
+//! outbox's delivery loop, the template watcher, the local API the caller
+//! hands in) until SIGINT or SIGTERM, when it stops taking work, lets
+//! in-flight work finish and returns. A task that panics is logged and
+//! restarted; one that fails retries on its own with backoff, so a bad
+//! mailbox never stops the daemon. A full disk stops writes, not the
+//! daemon: every loop waits and resumes when there is room. A store whose
+//! engine failed stops the daemon with an error, so its supervisor
+//! (systemd) restarts it and the store is reopened from disk.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,23 +18,42 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
-use crate::domain::desk::Desk;
-use crate::face::api;
+use crate::domain::workflow::Workflow;
 use crate::inbound::status::MailboxStatuses;
+use crate::notify::delivery::Delivery;
 use crate::notify::transport::Transport;
+use crate::store::{Store, StoreLocked};
 use crate::{inbound, notify};
+
+/// What the local API is built from.
+pub struct ApiParts {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The workflow.
+    pub workflow: Workflow,
+    /// Woken when an operation may have queued mail.
+    pub wake_sender: Arc<Notify>,
+    /// Live mailbox health.
+    pub statuses: MailboxStatuses,
+}
+
+/// Builds the local API's router (the face layer's).
+pub type ApiFactory = Box<dyn FnOnce(ApiParts) -> anyhow::Result<axum::Router> + Send>;
+
+/// How often the daemon checks that the store's engine still works.
+const STORE_WATCH: Duration = Duration::from_secs(1);
 
 /// Time allowed for tasks to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Runs the daemon until `shutdown` is cancelled. With `check`, first
-/// connects to every mailbox and the SMTP server once and fails fast.
-pub async fn serve(config: Config, shutdown: CancellationToken, check: bool) -> anyhow::Result<()> {
-    if check {
-        check_connections(&config).await?;
-    }
-    let desk = open_desk(&config).await?;
-    let token = api::token(&config)?;
+/// Runs the daemon until `shutdown` is cancelled, serving the API `api`
+/// builds. Fails when the store's engine fails (see the module doc).
+pub async fn serve(
+    config: Config,
+    shutdown: CancellationToken,
+    api: ApiFactory,
+) -> anyhow::Result<()> {
+    let (store, workflow) = open_store(config.clone()).await?;
     let transport = Transport::from_config(&config.outbound.transport)
         .context("Setting up the outbound transport")?;
     let listener = tokio::net::TcpListener::bind(config.api.listen)
@@ -44,12 +67,25 @@ pub async fn serve(config: Config, shutdown: CancellationToken, check: bool) -> 
     let wake = Arc::new(Notify::new());
     let statuses = MailboxStatuses::default();
     let tasks = TaskTracker::new();
-    spawn_loops(&tasks, &desk, transport, &wake, &statuses, &shutdown);
-    let router = api::router(desk.clone(), token, wake, statuses);
+    let delivery = Delivery {
+        store: store.clone(),
+        config: workflow.config.clone(),
+        key: workflow.key.clone(),
+        transport,
+    };
+    spawn_loops(
+        &tasks, &store, &workflow, delivery, &wake, &statuses, &shutdown,
+    );
+    let router = api(ApiParts {
+        store: store.clone(),
+        workflow,
+        wake_sender: wake,
+        statuses,
+    })?;
     tasks.spawn(serve_api(listener, router, shutdown.clone()));
     tracing::info!(api = %config.api.listen, "ticketd is running");
     tasks.close();
-    shutdown.cancelled().await;
+    let failed = watch_store(&*store, &shutdown).await;
     tracing::info!("Shutting down");
     if tokio::time::timeout(SHUTDOWN_GRACE, tasks.wait())
         .await
@@ -57,38 +93,72 @@ pub async fn serve(config: Config, shutdown: CancellationToken, check: bool) -> 
     {
         tracing::warn!("Some tasks did not stop in time");
     }
-    desk.store.flush_async().await?;
-    Ok(())
+    match failed {
+        Some(problem) => {
+            anyhow::bail!("the store failed ({problem}); restart ticketd to reopen it")
+        }
+        None => Ok(()),
+    }
 }
 
-/// Starts the sender, the template watcher and one task per inbound source.
+/// Waits for shutdown, or for the store's engine to fail (then cancels
+/// `shutdown` and returns the problem).
+async fn watch_store(store: &dyn Store, shutdown: &CancellationToken) -> Option<String> {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(STORE_WATCH) => {}
+        }
+        let health = store.health();
+        if health.state == "failed" {
+            shutdown.cancel();
+            return health.problem;
+        }
+    }
+}
+
+/// Starts the delivery loop, the template watcher and one task per
+/// inbound source.
 fn spawn_loops(
     tasks: &TaskTracker,
-    desk: &Desk,
-    transport: Transport,
+    store: &Arc<dyn Store>,
+    workflow: &Workflow,
+    delivery: Delivery,
     wake: &Arc<Notify>,
     statuses: &MailboxStatuses,
     shutdown: &CancellationToken,
 ) {
-    let (d, w, s) = (desk.clone(), wake.clone(), shutdown.clone());
-    supervise(tasks, "outbox sender", shutdown, move || {
-        notify::sender::run(d.clone(), transport.clone(), w.clone(), s.clone())
+    let (w, s) = (wake.clone(), shutdown.clone());
+    supervise(tasks, "outbox delivery", shutdown, move || {
+        notify::delivery::run(delivery.clone(), w.clone(), s.clone())
     });
-    let (config, s) = (desk.config.clone(), shutdown.clone());
+    let (config, s) = (workflow.config.clone(), shutdown.clone());
     supervise(tasks, "template watcher", shutdown, move || {
         notify::watch::run(config.clone(), s.clone())
     });
-    if let Some(maildir) = desk.config.inbound.maildir.clone() {
+    if let Some(maildir) = workflow.config.inbound.maildir.clone() {
         tracing::info!(path = %maildir.path.display(), "Watching Maildir drop folder");
-        let (d, w, s) = (desk.clone(), wake.clone(), shutdown.clone());
+        let (st, wf, w, s) = (
+            store.clone(),
+            workflow.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        );
         supervise(tasks, "maildir", shutdown, move || {
-            inbound::maildir::run(d.clone(), maildir.clone(), w.clone(), s.clone())
+            inbound::maildir::run(
+                st.clone(),
+                wf.clone(),
+                maildir.clone(),
+                w.clone(),
+                s.clone(),
+            )
         });
     }
-    for mailbox in desk.config.inbound.imap.clone() {
+    for mailbox in workflow.config.inbound.imap.clone() {
         statuses.update(&mailbox.name, |h| h.state = "starting".into());
         let shared = inbound::imap::Shared {
-            desk: desk.clone(),
+            store: store.clone(),
+            workflow: workflow.clone(),
             statuses: statuses.clone(),
             wake_sender: wake.clone(),
             shutdown: shutdown.clone(),
@@ -127,8 +197,10 @@ where
     });
 }
 
-/// `serve --check`: every mailbox and the SMTP server must answer.
-async fn check_connections(config: &Config) -> anyhow::Result<()> {
+/// `serve --check`: connects to every mailbox and the SMTP server once.
+/// Returns whether all answered, and a line about each (lines quote
+/// server replies: the caller prints them cleaned).
+pub async fn check_connections(config: &Config) -> anyhow::Result<(bool, Vec<String>)> {
     let (imap_ok, mut lines) = match inbound::imap::check(&config.inbound.imap).await {
         Ok(lines) => (true, lines),
         Err(lines) => (false, lines),
@@ -138,15 +210,7 @@ async fn check_connections(config: &Config) -> anyhow::Result<()> {
     let outbound = transport.check().await;
     let outbound_ok = outbound.is_ok();
     lines.push(outbound.unwrap_or_else(|e| e));
-    for line in &lines {
-        // Lines quote server replies: printed cleaned of escape sequences.
-        crate::face::cli::terminal::warn(line);
-    }
-    if imap_ok && outbound_ok {
-        Ok(())
-    } else {
-        anyhow::bail!("start-up check failed (see above); fix the configuration and start again")
-    }
+    Ok((imap_ok && outbound_ok, lines))
 }
 
 async fn serve_api(
@@ -163,16 +227,18 @@ async fn serve_api(
 /// How long start-up waits for a CLI command that briefly holds the store.
 const STORE_LOCK_WAIT: Duration = Duration::from_secs(5);
 
-/// Opens the desk, waiting out a CLI command that holds the store's lock
-/// for a moment (the CLI opens the store itself when no daemon answers).
-async fn open_desk(config: &Config) -> anyhow::Result<Desk> {
+/// Opens the store and the workflow over it, waiting out a CLI command
+/// that holds the store's lock for a moment (the CLI opens the store itself
+/// when no daemon answers).
+async fn open_store(config: Config) -> anyhow::Result<(Arc<dyn Store>, Workflow)> {
     let deadline = tokio::time::Instant::now() + STORE_LOCK_WAIT;
     loop {
-        match Desk::open(config.clone()) {
-            Err(e)
-                if e.is::<crate::store::StoreLocked>()
-                    && tokio::time::Instant::now() < deadline =>
-            {
+        let opened = crate::store::open(&config).and_then(|store| {
+            let workflow = Workflow::new(config.clone(), &*store)?;
+            Ok((store, workflow))
+        });
+        match opened {
+            Err(e) if e.is::<StoreLocked>() && tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             other => return other,

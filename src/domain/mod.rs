@@ -1,5 +1,5 @@
-//! The domain: what happens to a ticket. Ticket operations ([`desk`])
+//! The domain: what happens to a ticket. Ticket operations ([`workflow`])
 //! record an event and run the [`rules`] on it, in the caller's write.
 
-pub mod desk;
 pub mod rules;
+pub mod workflow;

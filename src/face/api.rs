@@ -34,9 +34,10 @@ use subtle::ConstantTimeEq;
 use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::domain::desk::Desk;
+use crate::face::App;
 use crate::face::ops::{self, OpError, Request};
 use crate::inbound::status::{MailboxHealth, MailboxStatuses};
+use crate::store::StoreHealth;
 
 /// Room for the JSON around an ingested message in a request body.
 const BODY_SLACK_BYTES: usize = 64 * 1024;
@@ -63,11 +64,21 @@ pub struct Health {
     /// Each watched IMAP mailbox.
     #[serde(default)]
     pub mailboxes: Vec<MailboxHealth>,
+    /// The store's state: whether it can write (a full disk stops writes).
+    #[serde(default = "store_ok")]
+    pub store: StoreHealth,
+}
+
+fn store_ok() -> StoreHealth {
+    StoreHealth {
+        state: "ok".into(),
+        problem: None,
+    }
 }
 
 #[derive(Clone)]
 struct ApiState {
-    desk: Desk,
+    app: App,
     expected_authorization: AuthorizationDigest,
     wake_sender: Arc<Notify>,
     statuses: MailboxStatuses,
@@ -154,14 +165,14 @@ pub fn existing_token(config: &Config) -> Option<String> {
 
 /// The router.
 pub fn router(
-    desk: Desk,
+    app: App,
     token: String,
     wake_sender: Arc<Notify>,
     statuses: MailboxStatuses,
 ) -> Router {
-    let body_limit = max_body_bytes(&desk.config);
+    let body_limit = max_body_bytes(&app.workflow.config);
     let state = ApiState {
-        desk,
+        app,
         expected_authorization: AuthorizationDigest::of_token(&token),
         wake_sender,
         statuses,
@@ -257,8 +268,8 @@ async fn run_op(State(state): State<ApiState>, body: Result<Bytes, BytesRejectio
         Err((status, message)) => return error(status, message),
     };
     let wake = request.may_queue_mail();
-    let desk = state.desk.clone();
-    let result = tokio::task::spawn_blocking(move || ops::execute(&desk, request)).await;
+    let app = state.app.clone();
+    let result = tokio::task::spawn_blocking(move || ops::execute(&app, request)).await;
     if wake {
         state.wake_sender.notify_one();
     }
@@ -266,15 +277,16 @@ async fn run_op(State(state): State<ApiState>, body: Result<Bytes, BytesRejectio
         Ok(Ok(response)) => Json(response).into_response(),
         Ok(Err(OpError::NotFound(m))) => error(StatusCode::NOT_FOUND, m),
         Ok(Err(OpError::BadRequest(m))) => error(StatusCode::BAD_REQUEST, m),
+        Ok(Err(OpError::Unavailable(m))) => error(StatusCode::SERVICE_UNAVAILABLE, m),
         Ok(Err(OpError::Internal(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 
 async fn health(State(state): State<ApiState>) -> Response {
-    let desk = state.desk.clone();
+    let app = state.app.clone();
     let mailboxes = state.statuses.snapshot();
-    match tokio::task::spawn_blocking(move || health_of(&desk, mailboxes)).await {
+    match tokio::task::spawn_blocking(move || health_of(&app, mailboxes)).await {
         Ok(Ok(h)) => Json(h).into_response(),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -282,19 +294,17 @@ async fn health(State(state): State<ApiState>) -> Response {
 }
 
 /// Computes health figures from the store.
-pub fn health_of(desk: &Desk, mailboxes: Vec<MailboxHealth>) -> anyhow::Result<Health> {
-    let quarantined = desk
-        .store
-        .message_count(crate::store::MessageKind::Quarantined);
+pub fn health_of(app: &App, mailboxes: Vec<MailboxHealth>) -> anyhow::Result<Health> {
+    let store = &app.store;
     Ok(Health {
-        tickets: desk.store.ticket_count()?,
-        outbox_pending: desk.store.outbox_pending_count(),
-        outbox_oldest_due_secs: desk
-            .store
-            .outbox_next_due()?
+        tickets: store.ticket_count()?,
+        outbox_pending: store.pending_count()?,
+        outbox_oldest_due_secs: store
+            .next_due()?
             .map(|t| (chrono::Utc::now() - t).num_seconds().max(0)),
-        quarantined,
+        quarantined: store.message_count(crate::store::MessageKind::Quarantined)?,
         mailboxes,
+        store: store.health(),
     })
 }
 

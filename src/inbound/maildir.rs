@@ -1,6 +1,7 @@
 //! A Maildir drop folder: mail delivered into `new/` (by an MTA, a mail
 //! client or `cp`) is ingested in batches. After a batch's outcomes are
-//! flushed to disk, each file moves to `cur/` with the Seen flag. A crash
+//! durable (one write per batch), each file moves to `cur/` with the Seen
+//! flag. A crash
 //! before the move only means the file is read again, and ingest's
 //! de-duplication makes that a no-op.
 
@@ -11,9 +12,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::MaildirConfig;
-use crate::domain::desk::Desk;
-use crate::ingest::ingest_many;
+use crate::domain::workflow::Workflow;
+use crate::ingest::{Incoming, ingest_batch};
 use crate::model::Source;
+use crate::store::Store;
 
 /// Files ingested per durable commit.
 const BATCH: usize = 256;
@@ -29,15 +31,19 @@ pub fn ensure_layout(root: &Path) -> std::io::Result<()> {
 /// Ingests whatever is in `new/` now, batch by batch, until it is empty or
 /// `stop` is cancelled (checked between batches). Returns the count.
 /// Only a store failure stops it; an unreadable file is set aside.
-pub fn drain(desk: &Desk, root: &Path, stop: &CancellationToken) -> anyhow::Result<usize> {
+pub fn drain(
+    store: &dyn Store,
+    wf: &Workflow,
+    root: &Path,
+    stop: &CancellationToken,
+) -> anyhow::Result<usize> {
     let mut total = 0;
     while !stop.is_cancelled() {
         let batch = pending_files(root, BATCH)?;
         if batch.is_empty() {
             return Ok(total);
         }
-        let ingested = ingest_files(desk, root, batch)?;
-        desk.store.flush()?;
+        let ingested = ingest_files(store, wf, root, batch)?;
         for path in &ingested {
             mark_processed(root, path)?;
         }
@@ -61,10 +67,14 @@ fn pending_files(root: &Path, limit: usize) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Ingests the readable files of a batch (through [`ingest_many`], which
-/// reads each ahead on a second thread) and returns their paths; an
-/// unreadable one is set aside.
-fn ingest_files(desk: &Desk, root: &Path, batch: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+/// Ingests the readable files of a batch in one durable write and returns
+/// their paths; an unreadable one is set aside.
+fn ingest_files(
+    store: &dyn Store,
+    wf: &Workflow,
+    root: &Path,
+    batch: Vec<PathBuf>,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut paths = Vec::with_capacity(batch.len());
     let mut messages = Vec::with_capacity(batch.len());
     for path in batch {
@@ -74,13 +84,14 @@ fn ingest_files(desk: &Desk, root: &Path, batch: Vec<PathBuf>) -> anyhow::Result
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                messages.push((raw, Source::Maildir(name)));
+                let source = Source::Maildir(name);
+                messages.push(Incoming::Whole { raw, source });
                 paths.push(path);
             }
             Err(e) => set_aside_unreadable(root, &path, &e),
         }
     }
-    let outcomes = ingest_many(desk, &messages)?;
+    let outcomes = ingest_batch(store, wf, &messages, &mut |_, _| Ok(()))?;
     for (path, outcome) in paths.iter().zip(outcomes) {
         tracing::debug!(file = %path.display(), duplicate = outcome.duplicate, "Maildir message ingested");
     }
@@ -113,7 +124,8 @@ fn mark_processed(root: &Path, path: &Path) -> std::io::Result<()> {
 
 /// Watches the folder until `shutdown`, waking the sender after each batch.
 pub async fn run(
-    desk: Desk,
+    store: Arc<dyn Store>,
+    wf: Workflow,
     config: MaildirConfig,
     wake_sender: Arc<Notify>,
     shutdown: CancellationToken,
@@ -124,8 +136,9 @@ pub async fn run(
     }
     let mut failures = 0u32;
     loop {
-        let (d, root, stop) = (desk.clone(), config.path.clone(), shutdown.clone());
-        match tokio::task::spawn_blocking(move || drain(&d, &root, &stop)).await {
+        let (store, wf) = (store.clone(), wf.clone());
+        let (root, stop) = (config.path.clone(), shutdown.clone());
+        match tokio::task::spawn_blocking(move || drain(&*store, &wf, &root, &stop)).await {
             Ok(Ok(0)) => failures = 0,
             Ok(Ok(n)) => {
                 failures = 0;

@@ -24,7 +24,7 @@
 //! of a staff notification is noted but marks nobody.
 
 use super::{Applied, Decision};
-use crate::domain::desk::Desk;
+use crate::domain::workflow::Workflow;
 use crate::ingest::mail::dsn::{self, DeliveryReport, RecipientReport, ReportFormat, Severity};
 use crate::model::outbox::OutboxItem;
 use crate::model::{AuthorRole, BounceKind, DeliveryProblem, Ticket, Visibility};
@@ -79,8 +79,8 @@ impl Finding<'_> {
 
 /// Handles a message classified as a bounce.
 pub(super) fn handle(
-    desk: &Desk,
-    tx: &mut WriteTx<'_>,
+    wf: &Workflow,
+    tx: &mut dyn WriteTx,
     d: &Decision<'_>,
 ) -> anyhow::Result<Applied> {
     let report = dsn::parse(d.raw).unwrap_or_else(empty_report);
@@ -88,7 +88,7 @@ pub(super) fn handle(
         mut ticket,
         item,
         how,
-    }) = attribute(desk, d, &report)?
+    }) = attribute(wf, &*tx, d, &report)?
     else {
         return Ok(unattributed(d));
     };
@@ -96,7 +96,7 @@ pub(super) fn handle(
     if finding.severity == Severity::Delivered {
         return Ok(ignored(d, Some(ticket.id), "bounce:reports delivery"));
     }
-    let marked = mark(desk, tx, &mut ticket, &finding, &item, d)?;
+    let marked = mark(wf, tx, &mut ticket, &finding, &item, d)?;
     let note = Note {
         ticket: &ticket,
         item: &item,
@@ -107,7 +107,7 @@ pub(super) fn handle(
     };
     let mut draft = super::draft(d, AuthorRole::System, Visibility::Internal, note.text(d));
     draft.html = None;
-    let comment = desk.add_comment(tx, &mut ticket, draft, &super::trigger(d))?;
+    let comment = wf.add_comment(tx, &mut ticket, draft, &super::decide::trigger(d))?;
     tx.put_ticket(&ticket)?;
     Ok(Applied::comment(ticket.id, comment.seq)
         .note(format!("bounce-attributed-by:{how}"))
@@ -144,25 +144,24 @@ fn empty_report() -> DeliveryReport {
 /// Finds the outbox item a bounce is about, by proof only (see the
 /// module doc), and its ticket.
 fn attribute(
-    desk: &Desk,
+    wf: &Workflow,
+    tx: &dyn WriteTx,
     d: &Decision<'_>,
     report: &DeliveryReport,
 ) -> anyhow::Result<Option<Attribution>> {
     let found = |item: OutboxItem, how| -> anyhow::Result<Option<Attribution>> {
-        Ok(desk
-            .store
+        Ok(tx
             .ticket(item.ticket)?
             .map(|ticket| Attribution { ticket, item, how }))
     };
-    if let Some(item) = verp_item(desk, d)? {
+    if let Some(item) = verp_item(wf, tx, d)? {
         return found(item, "bounce-address");
     }
     for id in report.referenced_ids().chain(d.mail.referenced_ids()) {
-        let Some((ticket, item_id)) = desk.key.outbox_item_of_message_id(id) else {
+        let Some((ticket, item_id)) = wf.key.outbox_item_of_message_id(id) else {
             continue;
         };
-        let item = desk
-            .store
+        let item = tx
             .outbox_record(item_id)?
             .filter(|i| i.ticket == ticket && i.message_id.eq_ignore_ascii_case(id));
         if let Some(item) = item {
@@ -173,14 +172,18 @@ fn attribute(
 }
 
 /// The outbox item whose keyed envelope sender the bounce was sent to.
-fn verp_item(desk: &Desk, d: &Decision<'_>) -> anyhow::Result<Option<OutboxItem>> {
-    let config = &desk.config;
+fn verp_item(
+    wf: &Workflow,
+    tx: &dyn WriteTx,
+    d: &Decision<'_>,
+) -> anyhow::Result<Option<OutboxItem>> {
+    let config = &wf.config;
     let bases = std::iter::once(config.reply_base_address())
         .chain(config.support_addresses.iter().map(String::as_str));
     for base in bases {
         for address in d.mail.all_recipients() {
-            if let Some(item) = desk.key.verify_bounce_address(address, base) {
-                return desk.store.outbox_record(item);
+            if let Some(item) = wf.key.verify_bounce_address(address, base) {
+                return tx.outbox_record(item);
             }
         }
     }
@@ -224,8 +227,8 @@ enum Marked {
 }
 
 fn mark(
-    desk: &Desk,
-    tx: &mut WriteTx<'_>,
+    wf: &Workflow,
+    tx: &mut dyn WriteTx,
     ticket: &mut Ticket,
     finding: &Finding<'_>,
     item: &OutboxItem,
@@ -245,7 +248,7 @@ fn mark(
         outbox_item: Some(item.id),
     };
     let actor = d.mail.from.as_deref().unwrap_or("mailer-daemon");
-    let stopped = desk.record_delivery_problem(tx, ticket, address, problem, actor)?;
+    let stopped = wf.record_delivery_problem(tx, ticket, address, problem, actor)?;
     Ok(match (stopped, already) {
         (true, _) => Marked::Stopped,
         (false, true) => Marked::AlreadyStopped,

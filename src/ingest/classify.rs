@@ -102,8 +102,7 @@ use crate::config::AutomatedRule;
 use crate::ingest::mail::InboundMail;
 use crate::model::token::ThreadKey;
 
-/// Header ticketd puts on everything it sends; its value is the instance name.
-pub const LOOP_HEADER: &str = "X-Ticketd-Loop";
+pub use crate::notify::compose::LOOP_HEADER;
 
 /// What kind of sender a message came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,14 +165,14 @@ pub struct ClassifyContext<'a> {
 }
 
 impl<'a> ClassifyContext<'a> {
-    /// The context for a desk's configuration.
-    pub fn for_desk(desk: &'a crate::domain::desk::Desk) -> Self {
+    /// The context for a desk's configuration and thread key.
+    pub fn new(config: &'a crate::config::Config, key: &'a ThreadKey) -> Self {
         ClassifyContext {
-            loop_id: desk.config.loop_id(),
-            support_addresses: &desk.config.support_addresses,
-            automated_rules: &desk.config.automated,
-            key: &desk.key,
-            message_id_domain: desk.config.message_id_domain(),
+            loop_id: config.loop_id(),
+            support_addresses: &config.support_addresses,
+            automated_rules: &config.automated,
+            key,
+            message_id_domain: config.message_id_domain(),
         }
     }
 

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Applied, Decision};
 use crate::config::{ClosedTicketsConfig, ReopenPolicy};
-use crate::domain::desk::Desk;
+use crate::domain::workflow::Workflow;
 use crate::ingest::mail::InboundMail;
 use crate::model::{Disposition, Status, Ticket, TicketId};
 use crate::store::WriteTx;
@@ -75,33 +75,30 @@ pub(super) fn decide(
 /// Routes a reply to the closed `previous` ticket to its open follow-up,
 /// or opens a new follow-up.
 pub(super) fn follow_up(
-    desk: &Desk,
-    tx: &mut WriteTx<'_>,
+    wf: &Workflow,
+    tx: &mut dyn WriteTx,
     d: &Decision<'_>,
     mut previous: Ticket,
     why: &str,
 ) -> anyhow::Result<Applied> {
-    if let Some(open) = open_follow_up(desk, &previous)? {
-        let applied = super::reply(desk, tx, d, open)?;
+    if let Some(open) = open_follow_up(&*tx, &previous)? {
+        let applied = super::decide::reply(wf, tx, d, open)?;
         return Ok(applied.note(format!("closed-ticket:joined-open-follow-up-#{open}")));
     }
     let note = format!("closed-ticket:follow-up-of-#{}", previous.id);
-    let mut draft = super::ticket_draft(desk, d, d.rule_with(std::slice::from_ref(&note)))?;
+    let mut draft = super::ticket_draft(wf, &*tx, d, d.rule_with(std::slice::from_ref(&note)))?;
     draft.subject = previous.subject.clone();
-    draft.opening.text = super::outside_reply_text(d.mail);
-    let ticket = desk.open_follow_up(tx, &mut previous, draft, why, &super::trigger(d))?;
+    draft.opening.text = super::decide::outside_reply_text(d.mail);
+    let ticket = wf.open_follow_up(tx, &mut previous, draft, why, &super::decide::trigger(d))?;
     Ok(Applied::new(Disposition::NewTicket { ticket: ticket.id }).note(note))
 }
 
 /// The newest follow-up of `ticket`, when it is open.
-fn open_follow_up(desk: &Desk, ticket: &Ticket) -> anyhow::Result<Option<TicketId>> {
+fn open_follow_up(tx: &dyn WriteTx, ticket: &Ticket) -> anyhow::Result<Option<TicketId>> {
     let Some(&newest) = ticket.links.follow_ups.last() else {
         return Ok(None);
     };
-    let open = desk
-        .store
-        .ticket(newest)?
-        .is_some_and(|t| t.status == Status::Open);
+    let open = tx.ticket(newest)?.is_some_and(|t| t.status == Status::Open);
     Ok(open.then_some(newest))
 }
 

@@ -14,7 +14,7 @@
 
 use super::{Applied, Decision};
 use crate::config::{Config, MailField};
-use crate::domain::desk::Desk;
+use crate::domain::workflow::Workflow;
 use crate::ingest::mail::InboundMail;
 use crate::model::{AuthorRole, Status, Ticket, Visibility};
 use crate::store::WriteTx;
@@ -71,13 +71,13 @@ fn field<'m>(mail: &'m InboundMail, field: &MailField) -> Option<&'m str> {
 /// Files a correlated mail: comment on the key's open ticket (closing it
 /// on recovery), or open one, or ignore a recovery with nothing open.
 pub(super) fn apply(
-    desk: &Desk,
-    tx: &mut WriteTx<'_>,
+    wf: &Workflow,
+    tx: &mut dyn WriteTx,
     d: &Decision<'_>,
     found: Found,
 ) -> anyhow::Result<Applied> {
-    match (open_ticket(desk, &found.key)?, found.recovery) {
-        (Some(ticket), recovery) => add_to(desk, tx, d, ticket, &found, recovery),
+    match (open_ticket(&*tx, &found.key)?, found.recovery) {
+        (Some(ticket), recovery) => add_to(wf, tx, d, ticket, &found, recovery),
         (None, true) => {
             let note = format!("correlate:{}:recovery with no open ticket", found.label);
             let reason = format!("{}; {note}", d.class.rule);
@@ -85,36 +85,37 @@ pub(super) fn apply(
         }
         (None, false) => {
             let note = format!("correlate:{}:opened", found.label);
-            let mut draft = super::ticket_draft(desk, d, d.rule_with(std::slice::from_ref(&note)))?;
+            let mut draft =
+                super::ticket_draft(wf, &*tx, d, d.rule_with(std::slice::from_ref(&note)))?;
             draft.correlation = Some(found.key);
-            let ticket = desk.open_ticket(tx, draft, &super::trigger(d))?;
+            let ticket = wf.open_ticket(tx, draft, &super::decide::trigger(d))?;
             let opened = crate::model::Disposition::NewTicket { ticket: ticket.id };
             Ok(Applied::new(opened).note(note))
         }
     }
 }
 
-fn open_ticket(desk: &Desk, key: &str) -> anyhow::Result<Option<Ticket>> {
-    let Some(id) = desk.store.correlated_ticket(key)? else {
+fn open_ticket(tx: &dyn WriteTx, key: &str) -> anyhow::Result<Option<Ticket>> {
+    let Some(id) = tx.correlated_ticket(key)? else {
         return Ok(None);
     };
-    Ok(desk.store.ticket(id)?.filter(|t| t.status == Status::Open))
+    Ok(tx.ticket(id)?.filter(|t| t.status == Status::Open))
 }
 
 fn add_to(
-    desk: &Desk,
-    tx: &mut WriteTx<'_>,
+    wf: &Workflow,
+    tx: &mut dyn WriteTx,
     d: &Decision<'_>,
     mut ticket: Ticket,
     found: &Found,
     recovery: bool,
 ) -> anyhow::Result<Applied> {
-    let trigger = super::trigger(d);
+    let trigger = super::decide::trigger(d);
     let text = d.mail.text.clone();
     let comment_draft = super::draft(d, AuthorRole::Automated, Visibility::Public, text);
-    let comment = desk.add_comment(tx, &mut ticket, comment_draft, &trigger)?;
+    let comment = wf.add_comment(tx, &mut ticket, comment_draft, &trigger)?;
     if recovery {
-        desk.close_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
+        wf.close_ticket(tx, &mut ticket, &d.sender.address, &trigger)?;
     }
     tx.put_ticket(&ticket)?;
     let what = if recovery { "recovered" } else { "repeated" };

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::Decision;
-use crate::domain::desk::{CommentDraft, Desk, TicketDraft};
+use crate::domain::workflow::{CommentDraft, TicketDraft, Workflow};
 use crate::ingest::classify::MailKind;
 use crate::ingest::mail::InboundMail;
 use crate::ingest::sender::SenderKind;
@@ -14,6 +14,7 @@ use crate::ingest::{commands, content};
 use crate::model::{
     AuthorRole, MAX_NOT_ADDED_LISTED, NotAddedRecipients, Origin, Visibility, normalize_address,
 };
+use crate::store::WriteTx;
 
 /// Attachments over the size limit, and winmail.dat, get a note in the
 /// text (see [`content::file_attachments`]).
@@ -42,7 +43,8 @@ pub(super) fn draft(
 
 /// The ticket a message opens, recording `rule`.
 pub(super) fn ticket_draft(
-    desk: &Desk,
+    wf: &Workflow,
+    tx: &dyn WriteTx,
     d: &Decision<'_>,
     rule: String,
 ) -> anyhow::Result<TicketDraft> {
@@ -70,12 +72,12 @@ pub(super) fn ticket_draft(
         .from
         .clone()
         .unwrap_or_else(|| "(unknown sender)".into());
-    let (recipients, not_added) = initial_recipients(desk, d.mail);
+    let (recipients, not_added) = initial_recipients(wf, d.mail);
     let recipients_unconfirmed = origin == Origin::CustomerEmail
-        && recipients.len().saturating_sub(1) > desk.config.alerts.new_sender_max_cc
-        && !desk.store.has_ticket_from(&normalize_address(&requester))?;
+        && recipients.len().saturating_sub(1) > wf.config.alerts.new_sender_max_cc
+        && !tx.has_ticket_from(&normalize_address(&requester))?;
     Ok(TicketDraft {
-        subject: clean_subject(&d.mail.subject, &desk.config),
+        subject: clean_subject(&d.mail.subject, &wf.config),
         requester,
         origin,
         category: d
@@ -97,19 +99,18 @@ pub(super) fn ticket_draft(
 /// most `inbound.max_recipients` of them (so the sender is always kept);
 /// the rest are returned as not added.
 fn initial_recipients(
-    desk: &Desk,
+    wf: &Workflow,
     mail: &InboundMail,
 ) -> (BTreeSet<String>, Option<NotAddedRecipients>) {
     let mut ordered: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
     for address in mail.from.iter().chain(&mail.to).chain(&mail.cc) {
         let address = normalize_address(address);
-        if crate::domain::rules::is_external(&address, &desk.config) && seen.insert(address.clone())
-        {
+        if wf.config.is_external_address(&address) && seen.insert(address.clone()) {
             ordered.push(address);
         }
     }
-    let max = desk.config.inbound.max_recipients;
+    let max = wf.config.inbound.max_recipients;
     let left_out = ordered.split_off(max.min(ordered.len()));
     let not_added = (!left_out.is_empty()).then(|| NotAddedRecipients {
         count: left_out.len(),

@@ -7,18 +7,18 @@ mod bounces;
 mod closed_tickets;
 mod correlation;
 mod hostile;
+mod loop_guard;
 mod staff_proof;
 
-use crate::domain::desk::Desk;
-use crate::domain::rules::AlertKind;
-use crate::ingest::{Outcome, ingest};
+use crate::ingest::Outcome;
+use crate::model::outbox::AlertKind;
 use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{AuthorRole, Disposition, Origin, Source, Status, TicketId, Visibility};
 use crate::testutil;
+use crate::testutil::Desk;
 
 fn feed(desk: &Desk, raw: &str) -> Outcome {
-    ingest(
-        desk,
+    desk.ingest(
         raw.replace('\n', "\r\n").as_bytes(),
         Source::Other("test".into()),
     )
@@ -57,7 +57,7 @@ fn quiet_desk() -> (tempfile::TempDir, Desk) {
 fn ack_of(desk: &Desk) -> OutboxItem {
     outbox(desk)
         .into_iter()
-        .find(|i| i.kind == AlertKind::Acknowledgement)
+        .find(|i| i.kind == AlertKind::ACKNOWLEDGEMENT)
         .expect("an acknowledgement")
 }
 
@@ -83,7 +83,7 @@ fn customer_mail_opens_a_ticket_with_one_acknowledgement_and_no_new_ticket_alert
     assert_eq!(
         kinds_to(&desk),
         [(
-            AlertKind::Acknowledgement,
+            AlertKind::ACKNOWLEDGEMENT,
             "carol@customer.test".to_string()
         )]
     );
@@ -111,10 +111,10 @@ fn acknowledge_cc_sends_one_acknowledgement_per_external_recipient() {
         got,
         [
             (
-                AlertKind::Acknowledgement,
+                AlertKind::ACKNOWLEDGEMENT,
                 "carol@customer.test".to_string()
             ),
-            (AlertKind::Acknowledgement, "dave@customer.test".to_string()),
+            (AlertKind::ACKNOWLEDGEMENT, "dave@customer.test".to_string()),
         ]
     );
 }
@@ -254,10 +254,10 @@ fn staff_close_by_mail_sends_one_closed_alert_per_external_recipient() {
     assert_eq!(
         new,
         [
-            (AlertKind::TicketClosed, "carol@customer.test".to_string()),
-            (AlertKind::TicketClosed, "dave@customer.test".to_string()),
-            (AlertKind::PublicReply, "carol@customer.test".to_string()),
-            (AlertKind::PublicReply, "dave@customer.test".to_string()),
+            (AlertKind::PUBLIC_REPLY, "carol@customer.test".to_string()),
+            (AlertKind::PUBLIC_REPLY, "dave@customer.test".to_string()),
+            (AlertKind::TICKET_CLOSED, "carol@customer.test".to_string()),
+            (AlertKind::TICKET_CLOSED, "dave@customer.test".to_string()),
         ]
     );
     let comment = &desk.store.comments(TicketId(1)).unwrap()[1];
@@ -372,11 +372,12 @@ fn automated_mail_opens_a_ticket_that_alerts_no_customer_even_when_closed() {
         (ticket.origin, ticket.category.as_deref()),
         (Origin::AutomatedEmail, Some("monitoring"))
     );
-    let mut tx = desk.store.begin();
-    desk.close_ticket(&mut tx, &mut ticket, "cli", &Default::default())
-        .unwrap();
-    tx.put_ticket(&ticket).unwrap();
-    tx.commit().unwrap();
+    desk.write(|tx| {
+        desk.close_ticket(tx, &mut ticket, "cli", &Default::default())
+            .unwrap();
+        tx.put_ticket(&ticket).unwrap();
+        Ok(())
+    });
     assert!(outbox(&desk).is_empty(), "{:?}", kinds_to(&desk));
 }
 
@@ -391,7 +392,7 @@ fn automated_mail_notifies_staff_when_configured() {
     assert_eq!(
         kinds_to(&desk),
         [(
-            AlertKind::StaffNotification,
+            AlertKind::STAFF_NOTIFICATION,
             "staff@example.test".to_string()
         )]
     );
@@ -500,7 +501,10 @@ fn broken_input_is_quarantined_with_a_reason_and_the_raw_bytes() {
         };
         assert!(got.contains(reason), "{got}");
     }
-    let quarantined: Vec<_> = desk.store.messages().filter_map(Result::ok).collect();
+    let quarantined = desk
+        .store
+        .messages(&crate::store::MessageKind::ALL, 100)
+        .unwrap();
     assert_eq!(quarantined.len(), 2);
     let big = quarantined.iter().find(|m| m.size > 4096).unwrap();
     assert_eq!(
@@ -546,12 +550,12 @@ fn staff_opening_a_ticket_by_mail_alerts_the_external_recipients() {
     assert_eq!(desk.ticket(TicketId(1)).unwrap().origin, Origin::Staff);
     assert_eq!(
         kinds_to(&desk),
-        [(AlertKind::NewTicket, "erin@customer.test".to_string())]
+        [(AlertKind::NEW_TICKET, "erin@customer.test".to_string())]
     );
 }
 
 #[test]
-fn ingesting_a_backlog_then_flushing_once_keeps_everything() {
+fn a_backlog_is_all_there_after_reopening() {
     let (dir, desk) = quiet_desk();
     for n in 0..200 {
         feed(
@@ -561,12 +565,11 @@ fn ingesting_a_backlog_then_flushing_once_keeps_everything() {
                 .replace("carol@", &format!("c{n}@")),
         );
     }
-    desk.store.flush().unwrap();
     let config = desk.config.as_ref().clone();
     drop(desk);
-    let reopened = Desk::open(config).unwrap();
-    assert_eq!(reopened.store.ticket_count().unwrap(), 200);
-    assert_eq!(reopened.store.outbox_pending_count(), 200);
+    let store = crate::store::open(&config).unwrap();
+    assert_eq!(store.ticket_count().unwrap(), 200);
+    assert_eq!(store.pending_count().unwrap(), 200);
     drop(dir);
 }
 
@@ -578,8 +581,10 @@ fn the_same_message_from_two_sources_at_once_makes_one_ticket() {
         let handles: Vec<_> = (0..4)
             .map(|n| {
                 let (desk, raw) = (&desk, raw.as_bytes());
-                scope
-                    .spawn(move || ingest(desk, raw, Source::Other(format!("source {n}"))).unwrap())
+                scope.spawn(move || {
+                    desk.ingest(raw, Source::Other(format!("source {n}")))
+                        .unwrap()
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -609,14 +614,20 @@ fn a_batch_read_ahead_gives_each_message_the_outcome_it_gets_alone() {
     let (_alone_dir, alone) = quiet_desk();
     let expected: Vec<Outcome> = batch
         .iter()
-        .map(|raw| ingest(&alone, raw, Source::Other("test".into())).unwrap())
+        .map(|raw| alone.ingest(raw, Source::Other("test".into())).unwrap())
         .collect();
     let (_dir, desk) = quiet_desk();
-    let messages: Vec<(Vec<u8>, Source)> = batch
+    let messages: Vec<crate::ingest::Incoming> = batch
         .into_iter()
-        .map(|raw| (raw, Source::Other("test".into())))
+        .map(|raw| crate::ingest::Incoming::Whole {
+            raw,
+            source: Source::Other("test".into()),
+        })
         .collect();
-    let outcomes = crate::ingest::ingest_many(&desk, &messages).unwrap();
+    let app = desk.app();
+    let outcomes =
+        crate::ingest::ingest_batch(&*app.store, &app.workflow, &messages, &mut |_, _| Ok(()))
+            .unwrap();
     assert_eq!(outcomes, expected);
     assert!(matches!(
         outcomes[1].disposition,

@@ -109,7 +109,7 @@ pub struct Attachment {
     /// Size in bytes of the decoded content.
     pub size: u64,
     /// Index of the part in the raw source message (see
-    /// [`crate::ingest::mail::attachment_bytes`]); the bytes are not stored twice.
+    /// `ingest::mail::attachment_bytes`); the bytes are not stored twice.
     pub part: u32,
 }
 
@@ -127,7 +127,7 @@ pub struct Comment {
     /// Plain-text body (commands such as `#close` removed).
     pub text: String,
     /// HTML body if any, sanitized on ingest (see
-    /// [`crate::ingest::content::sanitize_html`]); the HTML as sent stays in the
+    /// `ingest::content::sanitize_html`); the HTML as sent stays in the
     /// raw message.
     pub html: Option<String>,
     /// Files that came with it.
@@ -137,7 +137,7 @@ pub struct Comment {
     /// When it was stored.
     pub created_at: DateTime<Utc>,
     /// Set when the mail came from a staff address without proof that
-    /// staff sent it (see [`crate::ingest::sender`]): stored as a customer's, and
+    /// staff sent it (see `ingest::sender`): stored as a customer's, and
     /// staff are warned.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unproven_staff: bool,
@@ -184,12 +184,12 @@ pub struct Ticket {
     pub links: TicketLinks,
     /// Correlation key of an automated-mail rule (`rule/correlation:key`)
     /// while this ticket collects that key's mail (see
-    /// [`crate::config::Correlation`]).
+    /// `config::Correlation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<String>,
     /// Set while the recipients a new sender's first mail brought wait
     /// for staff to confirm them: until then, alerts go to the requester
-    /// only (see [`crate::config::AlertsConfig::new_sender_max_cc`]).
+    /// only (see `alerts.new_sender_max_cc`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub recipients_unconfirmed: bool,
     /// Addresses of the opening mail that were not made recipients.
@@ -525,7 +525,7 @@ impl Disposition {
 /// The record kept for every message ever ingested (keyed by fingerprint).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageRecord {
-    /// De-duplication key (see [`crate::ingest::mail::fingerprint`]).
+    /// De-duplication key (see `ingest::mail::fingerprint`).
     pub fingerprint: String,
     /// Key of the raw bytes in the store.
     pub raw_key: String,

@@ -17,11 +17,14 @@ use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 use serde_json::json;
 
 use crate::config::Config;
-use crate::ingest::classify::LOOP_HEADER;
 use crate::model::outbox::OutboxItem;
 use crate::model::token::ThreadKey;
 
 use super::templates::{Rendered, TemplateError, Templates};
+
+/// Header ticketd puts on everything it sends; its value is this desk's
+/// loop id (see [`Config::loop_id`]).
+pub const LOOP_HEADER: &str = "X-Ticketd-Loop";
 
 /// Line that tells people where to write their answer.
 pub const REPLY_MARKER: &str = "##- Please type your reply above this line -##";
@@ -135,7 +138,7 @@ fn headers(
     if !refs.is_empty() {
         builder = builder.references(refs.join(" "));
     }
-    if let Some(value) = item.kind.auto_submitted() {
+    if let Some(value) = item.send_mode().auto_submitted() {
         builder = builder
             .raw_header(raw_header("Auto-Submitted", value))
             .raw_header(raw_header("X-Auto-Response-Suppress", "All"))
@@ -239,7 +242,8 @@ pub fn sample_item() -> OutboxItem {
     OutboxItem {
         id: 1,
         ticket: ticket.id,
-        kind: crate::domain::rules::AlertKind::Acknowledgement,
+        kind: crate::model::outbox::AlertKind::ACKNOWLEDGEMENT,
+        mode: Some(crate::model::outbox::SendMode::AutoReplied),
         template: String::new(),
         rule: "sample".into(),
         recipient: ticket.requester.clone(),
@@ -247,7 +251,7 @@ pub fn sample_item() -> OutboxItem {
         message_id: String::new(),
         in_reply_to: None,
         references: Vec::new(),
-        context: super::queue::snapshot(&ticket, Some(&comment)),
+        context: super::enqueue::snapshot(&ticket, Some(&comment)),
         status: crate::model::outbox::OutboxStatus::Pending,
         attempts: 0,
         next_attempt_at: now,

@@ -1,10 +1,13 @@
-//! Outgoing mail: queueing alerts into the outbox ([`queue`]), templates
-//! ([`templates`]), building messages ([`compose`]), transports
-//! ([`transport`]) and the background sender ([`sender`]).
+//! Outgoing mail: turning alerts into outbox items ([`enqueue`], through
+//! the [`loop_guard`]), templates ([`templates`]), building messages
+//! ([`compose`]), transports ([`transport`], [`smtp`]) and the background
+//! loop that delivers the outbox ([`delivery`]).
 
 pub mod compose;
-pub mod queue;
-pub mod sender;
+pub mod delivery;
+pub mod enqueue;
+pub mod loop_guard;
+pub mod send_result;
 pub mod smtp;
 pub mod templates;
 pub mod transport;

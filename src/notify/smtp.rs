@@ -24,7 +24,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 
-use super::transport::SendResult;
+use super::send_result::SendResult;
 use crate::config::{SmtpConfig, SmtpSecurity};
 
 /// Slowest upload assumed when sizing a send's timeout (bytes per second).

@@ -13,16 +13,7 @@ use lettre::Message;
 use super::smtp::SmtpClient;
 use crate::config::TransportConfig;
 
-/// What happened to one delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendResult {
-    /// Accepted.
-    Sent,
-    /// Try again later (4xx, connection or TLS trouble, timeout).
-    Retry(String),
-    /// Will never work as is (5xx, bad address).
-    Permanent(String),
-}
+pub use super::send_result::SendResult;
 
 /// A configured transport.
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 //! readable by other local users.
 //!
 //! [`create_private_dir`] makes the store's folders 0700, and ticketd's
-//! own files (journal, blob segments) are created 0600. sled creates its
+//! own files (raw originals) are created 0600. sled creates its
 //! files (`db/`) with the process umask: `ticketd` sets 0o077 first
 //! thing, so they are 0600 too; a library user's umask may be wider, so
 //! [`Store::open`](super::Store::open) makes what sled created at open
@@ -14,7 +14,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 /// Mode of a file ticketd creates in the store.
-pub(super) const FILE_MODE: u32 = 0o600;
+pub(crate) const FILE_MODE: u32 = 0o600;
 
 /// Group and other permission bits.
 const SHARED_BITS: u32 = 0o077;
@@ -97,8 +97,32 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::{Path, PathBuf};
 
+    use crate::model::{Disposition, MessageRecord, Source, TicketId};
     use crate::store::Store;
-    use crate::store::tests::commit_sample;
+    use crate::store::sled::SledStore;
+
+    fn open(path: &Path) -> SledStore {
+        SledStore::open(path, 1 << 20, 0).unwrap()
+    }
+
+    /// A ticket with a message and its raw original.
+    fn commit_sample(store: &dyn Store) {
+        let record = MessageRecord {
+            fingerprint: "fp".into(),
+            raw_key: "fp".into(),
+            size: 3,
+            source: Source::Other("test".into()),
+            from: None,
+            subject: None,
+            rule: "test".into(),
+            disposition: Disposition::NewTicket {
+                ticket: TicketId(1),
+            },
+            received_at: chrono::Utc::now(),
+        };
+        crate::store::conformance::open(store, "carol@customer.test");
+        crate::store::conformance::write(store, |tx| tx.put_message(&record, b"raw"));
+    }
 
     fn mode(path: &Path) -> u32 {
         std::fs::symlink_metadata(path)
@@ -134,9 +158,8 @@ mod tests {
     fn a_new_store_and_everything_written_into_it_are_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");
-        let store = Store::open(&path, 1 << 20).unwrap();
-        commit_sample(&store, 1);
-        store.flush().unwrap();
+        let store = open(&path);
+        commit_sample(&store);
         assert_eq!(format!("{:o}", mode(&path)), "700");
         assert!(walk(&path).len() > 3, "{:?}", walk(&path));
         assert_eq!(shared_paths(&path), []);
@@ -147,19 +170,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store");
         {
-            let store = Store::open(&path, 1 << 20).unwrap();
-            commit_sample(&store, 1);
-            store.flush().unwrap();
+            let store = open(&path);
+            commit_sample(&store);
         }
         std::fs::write(path.join("api-token"), "x").unwrap();
         for (entry, _) in walk(&path) {
             let is_dir = std::fs::symlink_metadata(&entry).unwrap().is_dir();
             set_mode(&entry, if is_dir { 0o755 } else { 0o644 });
         }
-        let store = Store::open(&path, 1 << 20).unwrap();
+        let store = open(&path);
         assert_eq!(format!("{:o}", mode(&path)), "700");
         assert_eq!(format!("{:o}", mode(&path.join("api-token"))), "600");
-        assert_eq!(format!("{:o}", mode(&path.join("journal"))), "700");
+        assert_eq!(format!("{:o}", mode(&path.join("raw"))), "700");
         assert_eq!(shared_paths(&path), []);
         assert!(store.ticket_count().unwrap() == 1);
     }

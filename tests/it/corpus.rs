@@ -21,12 +21,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::desk::Desk;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use ticketd::config::Config;
-use ticketd::domain::desk::Desk;
+use ticketd::ingest::Outcome;
 use ticketd::ingest::classify::{ClassifyContext, classify};
-use ticketd::ingest::{Outcome, ingest};
 use ticketd::model::outbox::{OutboxItem, OutboxStatus};
 use ticketd::model::{Disposition, Source, TicketId};
 
@@ -156,7 +156,7 @@ pub fn fresh_desk() -> (TestEnv, Desk) {
 
 /// Ingests raw bytes as a test source would.
 pub fn feed(desk: &Desk, raw: &[u8], name: &str) -> Outcome {
-    ingest(desk, raw, Source::Other(format!("corpus:{name}")))
+    desk.ingest(raw, Source::Other(format!("corpus:{name}")))
         .unwrap_or_else(|e| panic!("{name}: ingest returned an error: {e:#}"))
 }
 
@@ -255,10 +255,7 @@ fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
 
 /// Every outbox item, oldest first.
 pub fn outbox(desk: &Desk) -> Vec<OutboxItem> {
-    let mut items = desk
-        .store
-        .outbox_items(usize::MAX)
-        .expect("reading the outbox");
+    let mut items = desk.store.outbox_items().expect("reading the outbox");
     items.reverse();
     items
 }
@@ -325,7 +322,7 @@ fn observe(desk: &Desk, raw: &[u8], name: &str, parent: Option<&ParentThread>) -
 fn observe_classification(desk: &Desk, raw: &[u8], outcome: &Outcome, seen: &mut Observed) {
     let mut parts = outcome.rule.split("; ");
     if let Ok(mail) = ticketd::ingest::mail::parse(raw) {
-        let class = classify(&mail, ClassifyContext::for_desk(desk));
+        let class = classify(&mail, ClassifyContext::new(&desk.config, &desk.key));
         seen.set("kind", snake(&class.kind));
         seen.set("rule", class.rule.clone());
         if parts.next() != Some(class.rule.as_str()) {

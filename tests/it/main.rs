@@ -22,6 +22,7 @@ mod cli;
 mod cli_terminal;
 mod corpus;
 mod daemon;
+mod desk;
 mod fuzz_regressions;
 mod imap;
 mod loops;

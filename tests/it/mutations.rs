@@ -10,7 +10,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use ticketd::domain::desk::Desk;
+use crate::desk::Desk;
 use ticketd::model::outbox::OutboxStatus;
 use ticketd::model::{Disposition, TicketId};
 
@@ -180,11 +180,10 @@ fn store_problems(desk: &Desk) -> Vec<String> {
     for n in 1..=count {
         problems.extend(ticket_problems(desk, TicketId(n)));
     }
-    for record in desk.store.messages() {
-        let Ok(record) = record else {
-            problems.push("a message record does not decode".into());
-            continue;
-        };
+    let Ok(records) = desk.store.all_messages() else {
+        return vec!["a message record does not decode".into()];
+    };
+    for record in records {
         match desk.store.raw(&record.raw_key) {
             Ok(Some(raw)) if raw.len() as u64 == record.size => {}
             _ => problems.push(format!("{}: raw bytes missing", record.fingerprint)),
@@ -199,15 +198,15 @@ fn store_problems(desk: &Desk) -> Vec<String> {
             }
         }
     }
-    let items = desk.store.outbox_items(usize::MAX).unwrap_or_default();
+    let items = desk.store.outbox_items().unwrap_or_default();
     let pending = items
         .iter()
         .filter(|i| i.status == OutboxStatus::Pending)
         .count();
-    if pending != desk.store.outbox_pending_count() {
+    if pending != desk.store.pending_count().unwrap_or(0) {
         problems.push(format!(
             "{pending} pending items, the due index holds {}",
-            desk.store.outbox_pending_count()
+            desk.store.pending_count().unwrap_or(0)
         ));
     }
     for item in items

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 
 use super::*;
+use crate::model::outbox::AlertKind;
 use crate::model::{Status, TicketId};
 use crate::testutil;
 
@@ -68,7 +69,7 @@ fn run(
     origin: Origin,
     e: &TicketEvent,
     c: Option<&Comment>,
-) -> Vec<(&'static str, AlertKind, Vec<String>)> {
+) -> Vec<(String, AlertKind, Vec<String>)> {
     let t = ticket(origin);
     let ctx = EventContext {
         ticket: &t,
@@ -83,6 +84,11 @@ fn run(
             Action::Hold { .. } => panic!("nothing is held without bounces: {action:?}"),
         })
         .collect()
+}
+
+/// The built-in rules of `ctx.config` on one event.
+fn evaluate(ctx: &EventContext<'_>) -> Vec<Action> {
+    RuleSet::from_config(ctx.config).evaluate(ctx)
 }
 
 const BOTH: [&str; 2] = ["carol@customer.test", "dave@customer.test"];
@@ -119,7 +125,7 @@ fn alert_matrix() {
             Origin::CustomerEmail,
             vec![(
                 "acknowledge-customer",
-                AlertKind::Acknowledgement,
+                AlertKind::ACKNOWLEDGEMENT,
                 vec!["carol@customer.test"],
             )],
         ),
@@ -128,14 +134,14 @@ fn alert_matrix() {
             created("cli"),
             Some(&staff_public),
             Origin::Staff,
-            vec![("announce-new-ticket", AlertKind::NewTicket, BOTH.to_vec())],
+            vec![("announce-new-ticket", AlertKind::NEW_TICKET, BOTH.to_vec())],
         ),
         (
             "api opens",
             created("api"),
             Some(&staff_public),
             Origin::Api,
-            vec![("announce-new-ticket", AlertKind::NewTicket, BOTH.to_vec())],
+            vec![("announce-new-ticket", AlertKind::NEW_TICKET, BOTH.to_vec())],
         ),
         (
             "staff opens on behalf of a recipient",
@@ -144,7 +150,7 @@ fn alert_matrix() {
             Origin::Staff,
             vec![(
                 "announce-new-ticket",
-                AlertKind::NewTicket,
+                AlertKind::NEW_TICKET,
                 vec!["carol@customer.test"],
             )],
         ),
@@ -160,7 +166,7 @@ fn alert_matrix() {
             event(EventKind::Closed, "cli"),
             None,
             Origin::CustomerEmail,
-            vec![("announce-closure", AlertKind::TicketClosed, BOTH.to_vec())],
+            vec![("announce-closure", AlertKind::TICKET_CLOSED, BOTH.to_vec())],
         ),
         (
             "closed by a participant",
@@ -169,7 +175,7 @@ fn alert_matrix() {
             Origin::Staff,
             vec![(
                 "announce-closure",
-                AlertKind::TicketClosed,
+                AlertKind::TICKET_CLOSED,
                 vec!["carol@customer.test"],
             )],
         ),
@@ -185,7 +191,7 @@ fn alert_matrix() {
             commented("staff@example.test"),
             Some(&staff_public),
             Origin::CustomerEmail,
-            vec![("relay-public-reply", AlertKind::PublicReply, BOTH.to_vec())],
+            vec![("relay-public-reply", AlertKind::PUBLIC_REPLY, BOTH.to_vec())],
         ),
         (
             "staff internal note",
@@ -223,9 +229,9 @@ fn alert_matrix() {
     ];
     for (name, e, c, origin, expected) in cases {
         let got = run(&config, origin, &e, c);
-        let expected: Vec<(&str, AlertKind, Vec<String>)> = expected
+        let expected: Vec<(String, AlertKind, Vec<String>)> = expected
             .into_iter()
-            .map(|(r, k, to)| (r, k, to.into_iter().map(String::from).collect()))
+            .map(|(r, k, to)| (r.to_string(), k, to.into_iter().map(String::from).collect()))
             .collect();
         assert_eq!(got, expected, "case: {name}");
     }
@@ -241,12 +247,15 @@ fn staff_notifications_follow_config_and_skip_the_actor() {
     );
     let created = event(EventKind::Created, "carol@customer.test");
     let got = run(&config, Origin::CustomerEmail, &created, Some(&opening));
-    let kinds: Vec<(&str, AlertKind)> = got.iter().map(|(r, k, _)| (*r, *k)).collect();
+    let kinds: Vec<(&str, AlertKind)> = got
+        .iter()
+        .map(|(r, k, _)| (r.as_str(), k.clone()))
+        .collect();
     assert_eq!(
         kinds,
         [
-            ("acknowledge-customer", AlertKind::Acknowledgement),
-            ("notify-staff", AlertKind::StaffNotification)
+            ("acknowledge-customer", AlertKind::ACKNOWLEDGEMENT),
+            ("notify-staff", AlertKind::STAFF_NOTIFICATION)
         ]
     );
     assert_eq!(got[1].2, ["staff@example.test"]);
@@ -264,8 +273,8 @@ fn staff_notifications_follow_config_and_skip_the_actor() {
     assert_eq!(
         got,
         [(
-            "notify-staff",
-            AlertKind::StaffNotification,
+            "notify-staff".to_string(),
+            AlertKind::STAFF_NOTIFICATION,
             vec!["staff@example.test".to_string()]
         )]
     );
@@ -283,7 +292,7 @@ fn staff_notifications_follow_config_and_skip_the_actor() {
     );
     assert!(
         own.iter()
-            .all(|(_, k, _)| *k != AlertKind::StaffNotification)
+            .all(|(_, k, _)| *k != AlertKind::STAFF_NOTIFICATION)
     );
 }
 
@@ -309,23 +318,18 @@ fn staff_and_support_addresses_never_get_customer_alerts() {
 
 #[test]
 fn only_relayed_replies_are_not_automatic() {
-    for kind in [
-        AlertKind::Acknowledgement,
-        AlertKind::NewTicket,
-        AlertKind::TicketClosed,
-        AlertKind::StaffNotification,
-    ] {
-        assert!(
-            kind.is_automatic() && kind.auto_submitted().is_some(),
-            "{kind:?}"
-        );
+    let config = testutil::config(&[]);
+    let rules = RuleSet::from_config(&config);
+    for rule in rules.rules() {
+        for ActionSpec::Notify { kind, mode, .. } in &rule.then {
+            let relayed = *kind == AlertKind::PUBLIC_REPLY;
+            assert_eq!(mode.is_automatic(), !relayed, "{}", rule.name);
+            assert_eq!(mode.auto_submitted().is_none(), relayed, "{}", rule.name);
+            if *kind == AlertKind::ACKNOWLEDGEMENT {
+                assert_eq!(mode.auto_submitted(), Some("auto-replied"));
+            }
+        }
     }
-    assert_eq!(
-        AlertKind::Acknowledgement.auto_submitted(),
-        Some("auto-replied")
-    );
-    assert!(!AlertKind::PublicReply.is_automatic());
-    assert_eq!(AlertKind::PublicReply.auto_submitted(), None);
 }
 
 fn hard_bounce(address: &str) -> crate::model::RecipientDelivery {
@@ -361,9 +365,13 @@ fn alerts_to_a_failing_recipient_are_held_with_the_bounce_as_reason() {
     };
     assert_eq!(sent.recipients, ["carol@customer.test"]);
     assert_eq!(
-        (intent.kind, intent.rule, intent.recipients.as_slice()),
         (
-            AlertKind::TicketClosed,
+            intent.kind.clone(),
+            intent.rule.as_str(),
+            intent.recipients.as_slice()
+        ),
+        (
+            AlertKind::TICKET_CLOSED,
             "announce-closure",
             ["dave@customer.test".to_string()].as_slice()
         )

@@ -22,7 +22,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::config::Config;
-use crate::domain::desk::Desk;
+use crate::face::App;
 use crate::face::client::{self, ClientError};
 use crate::face::ops::{self, Request, Response};
 use crate::model::TicketId;
@@ -100,11 +100,42 @@ fn dispatch(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
 fn serve(config: Config, check: bool) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("Starting the async runtime")?;
     runtime.block_on(async {
+        if check {
+            check_connections(&config).await?;
+        }
         let shutdown = tokio_util::sync::CancellationToken::new();
         crate::daemon::cancel_on_signals(shutdown.clone());
-        crate::daemon::serve(config, shutdown, check).await
+        crate::daemon::serve(config, shutdown, Box::new(api_router)).await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The local API over the daemon's store and workflow.
+fn api_router(parts: crate::daemon::ApiParts) -> anyhow::Result<axum::Router> {
+    let token = crate::face::api::token(&parts.workflow.config)?;
+    let app = App {
+        store: parts.store,
+        workflow: parts.workflow,
+    };
+    Ok(crate::face::api::router(
+        app,
+        token,
+        parts.wake_sender,
+        parts.statuses,
+    ))
+}
+
+/// `serve --check`: every mailbox and the SMTP server must answer.
+async fn check_connections(config: &Config) -> anyhow::Result<()> {
+    let (ok, lines) = crate::daemon::check_connections(config).await?;
+    for line in &lines {
+        // Lines quote server replies: printed cleaned of escape sequences.
+        terminal::warn(line);
+    }
+    if !ok {
+        anyhow::bail!("start-up check failed (see above); fix the configuration and start again");
+    }
+    Ok(())
 }
 
 /// Runs a request through the daemon, or locally when none is running.
@@ -112,8 +143,8 @@ pub fn execute(config: &Config, req: Request) -> anyhow::Result<Response> {
     match client::call(config, &req) {
         Ok(response) => Ok(response),
         Err(ClientError::NoDaemon(_)) => {
-            let desk = Desk::open(config.clone())?;
-            Ok(ops::execute(&desk, req)?)
+            let app = App::open(config.clone())?;
+            Ok(ops::execute(&app, req)?)
         }
         Err(e) => Err(e.into()),
     }
@@ -198,17 +229,26 @@ fn write_bytes(
 }
 
 fn deliver(out: &mut Out, config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let desk = Desk::open(config.clone()).context(
+    let app = App::open(config.clone()).context(
         "`outbox deliver` needs the store; with a daemon running, it delivers by itself",
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
     // lettre's SMTP pool spawns tasks when built and dropped: keep it inside the runtime.
     let report = runtime.block_on(async {
-        let transport =
-            crate::notify::transport::Transport::from_config(&config.outbound.transport)?;
+        let delivery = crate::notify::delivery::Delivery {
+            store: app.store.clone(),
+            config: app.workflow.config.clone(),
+            key: app.workflow.key.clone(),
+            transport: crate::notify::transport::Transport::from_config(
+                &config.outbound.transport,
+            )?,
+        };
         let never = tokio_util::sync::CancellationToken::new();
-        crate::notify::sender::deliver_due(&desk, &transport, &never).await
+        crate::notify::delivery::deliver_due(&delivery, &never).await
     })?;
+    if report.store_blocked {
+        anyhow::bail!("the store cannot record sends (disk full?); nothing more was sent");
+    }
     let message = format!(
         "{} sent, {} to retry, {} given up",
         report.sent, report.retried, report.gave_up
@@ -249,11 +289,11 @@ fn health(out: &mut Out, config: &Config, json: bool) -> anyhow::Result<ExitCode
     let health = match client::health(config) {
         Ok(h) => h,
         Err(ClientError::NoDaemon(addr)) => {
-            let desk = Desk::open(config.clone())?;
+            let app = App::open(config.clone())?;
             let message = format!("no daemon listening on {addr}; figures from the store");
             output::done(out, json, &message)?;
-            let mailboxes = crate::inbound::status::from_checkpoints(desk.store.checkpoints()?);
-            crate::face::api::health_of(&desk, mailboxes)?
+            let mailboxes = crate::inbound::status::from_checkpoints(app.store.checkpoints()?);
+            crate::face::api::health_of(&app, mailboxes)?
         }
         Err(e) => return Err(e.into()),
     };

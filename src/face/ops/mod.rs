@@ -1,4 +1,4 @@
-//! Operations on a desk, as data: every CLI command and local-API call is
+//! Operations on the desk, as data: every CLI command and local-API call is
 //! a [`Request`] run by [`execute`], whether the CLI opened the store
 //! itself or the daemon runs it on the CLI's behalf. One code path, so the
 //! two can never disagree.
@@ -12,12 +12,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::desk::Desk;
+use crate::face::App;
 use crate::ingest::Outcome;
 use crate::model::outbox::OutboxItem;
 use crate::model::{
     Comment, MessageRecord, Origin, RecipientDelivery, Status, Ticket, TicketEvent, TicketId,
 };
+use crate::store::{StoreError, WriteTx};
 use messages::{attachment, ingest_raw, list_messages, raw_message, render_template};
 use outbox::{list_outbox, retry_outbox};
 use recipients::{confirm_recipients, edit_recipients, recipients, reset_recipient};
@@ -287,9 +288,25 @@ pub enum OpError {
     /// The request is wrong.
     #[error("{0}")]
     BadRequest(String),
+    /// The store cannot write now (a full disk); try again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything else (store, I/O).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for OpError {
+    fn from(e: StoreError) -> OpError {
+        match e {
+            StoreError::Aborted(e) => match e.downcast::<OpError>() {
+                Ok(op) => op,
+                Err(e) => OpError::Internal(e),
+            },
+            full @ StoreError::Full { .. } => OpError::Unavailable(full.to_string()),
+            StoreError::Engine(e) => OpError::Internal(e.context("The store failed")),
+        }
+    }
 }
 
 impl Request {
@@ -307,53 +324,67 @@ impl Request {
     }
 }
 
-/// Runs one operation. Writes are committed and flushed before returning.
-pub fn execute(desk: &Desk, request: Request) -> Result<Response, OpError> {
-    let response = dispatch(desk, request)?;
-    desk.store.flush()?;
-    Ok(response)
+/// Runs one operation. Its writes are durable when it returns.
+pub fn execute(app: &App, request: Request) -> Result<Response, OpError> {
+    dispatch(app, request)
 }
 
-fn dispatch(desk: &Desk, request: Request) -> Result<Response, OpError> {
+/// Runs `work` as one write of the store (see
+/// [`crate::store::Store::write`]); an [`OpError`] it returns comes back
+/// as it was.
+pub(super) fn write<R>(
+    app: &App,
+    work: impl FnMut(&mut dyn WriteTx) -> anyhow::Result<R>,
+) -> Result<R, OpError> {
+    Ok(app.store.transact(work)?)
+}
+
+fn dispatch(app: &App, request: Request) -> Result<Response, OpError> {
     match request {
         Request::TicketsList {
             status,
             limit,
             before,
-        } => list_tickets(desk, status, page_size(limit)?, before),
-        Request::TicketShow { id, from, limit } => show_ticket(desk, id, from, page_size(limit)?),
-        Request::TicketCreate(new) => create_ticket(desk, new),
+        } => list_tickets(app, status, page_size(limit)?, before),
+        Request::TicketShow { id, from, limit } => show_ticket(app, id, from, page_size(limit)?),
+        Request::TicketCreate(new) => create_ticket(app, new),
         Request::TicketComment {
             id,
             text,
             internal,
             actor,
-        } => comment(desk, id, text, internal, actor),
-        Request::TicketClose { id, actor } => change_status(desk, id, true, &actor),
-        Request::TicketReopen { id, actor } => change_status(desk, id, false, &actor),
-        Request::RecipientsList { id } => Ok(recipients(load(desk, id)?)),
-        Request::RecipientsAdd { id, address } => edit_recipients(desk, id, &address, true),
-        Request::RecipientsRemove { id, address } => edit_recipients(desk, id, &address, false),
-        Request::RecipientsConfirm { id } => confirm_recipients(desk, id),
-        Request::RecipientsReset { id, address } => reset_recipient(desk, id, &address),
+        } => comment(app, id, text, internal, actor),
+        Request::TicketClose { id, actor } => change_status(app, id, true, &actor),
+        Request::TicketReopen { id, actor } => change_status(app, id, false, &actor),
+        Request::RecipientsList { id } => Ok(recipients(load(app, id)?)),
+        Request::RecipientsAdd { id, address } => edit_recipients(app, id, &address, true),
+        Request::RecipientsRemove { id, address } => edit_recipients(app, id, &address, false),
+        Request::RecipientsConfirm { id } => confirm_recipients(app, id),
+        Request::RecipientsReset { id, address } => reset_recipient(app, id, &address),
         Request::OutboxList {
             status,
             limit,
             before,
-        } => list_outbox(desk, status, page_size(limit)?, before),
-        Request::OutboxRetry { id } => retry_outbox(desk, id),
-        Request::MessagesList { filter, limit } => list_messages(desk, &filter, page_size(limit)?),
-        Request::MessageRaw { key } => raw_message(desk, &key),
-        Request::Attachment { id, comment, index } => attachment(desk, id, comment, index),
-        Request::Ingest { raw_base64 } => ingest_raw(desk, &raw_base64),
-        Request::TemplateRender { name, ticket } => render_template(desk, &name, ticket),
+        } => list_outbox(app, status, page_size(limit)?, before),
+        Request::OutboxRetry { id } => retry_outbox(app, id),
+        Request::MessagesList { filter, limit } => list_messages(app, &filter, page_size(limit)?),
+        Request::MessageRaw { key } => raw_message(app, &key),
+        Request::Attachment { id, comment, index } => attachment(app, id, comment, index),
+        Request::Ingest { raw_base64 } => ingest_raw(app, &raw_base64),
+        Request::TemplateRender { name, ticket } => render_template(app, &name, ticket),
     }
 }
 
-pub(super) fn load(desk: &Desk, id: TicketId) -> Result<Ticket, OpError> {
-    desk.store
+pub(super) fn load(app: &App, id: TicketId) -> Result<Ticket, OpError> {
+    app.store
         .ticket(id)?
         .ok_or_else(|| OpError::NotFound(format!("no ticket #{id}")))
+}
+
+/// A ticket inside a write, or [`OpError::NotFound`].
+pub(super) fn load_in(tx: &dyn WriteTx, id: TicketId) -> anyhow::Result<Ticket> {
+    tx.ticket(id)?
+        .ok_or_else(|| OpError::NotFound(format!("no ticket #{id}")).into())
 }
 
 /// A requested page size, refused above [`MAX_PAGE`].

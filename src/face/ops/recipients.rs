@@ -2,8 +2,8 @@
 //! confirming and resetting bounced addresses.
 
 use super::tickets::{check_recipient_count, checked_address};
-use super::{OpError, Response, load};
-use crate::domain::desk::Desk;
+use super::{OpError, Response, load_in, write};
+use crate::face::App;
 use crate::model::{Ticket, TicketId};
 
 pub(super) fn recipients(ticket: Ticket) -> Response {
@@ -17,58 +17,60 @@ pub(super) fn recipients(ticket: Ticket) -> Response {
 /// Adds or removes a recipient. Adding an address that bounced on the
 /// ticket also clears its bounces: staff vouch for it again.
 pub(super) fn edit_recipients(
-    desk: &Desk,
+    app: &App,
     id: TicketId,
     address: &str,
     add: bool,
 ) -> Result<Response, OpError> {
     let address = checked_address(address)?;
-    if add && !crate::domain::rules::is_external(&address, &desk.config) {
+    if add && !app.workflow.config.is_external_address(&address) {
         return Err(OpError::BadRequest(format!(
             "{address} is a support or staff address, not an external recipient"
         )));
     }
-    let mut tx = desk.store.begin();
-    let mut ticket = load(desk, id)?;
-    if add && !ticket.recipients.contains(&address) {
-        check_recipient_count(ticket.recipients.len() + 1)?;
-    }
-    let changed = desk.change_recipient(&mut tx, &mut ticket, &address, add, "cli")?;
-    let reset = add && desk.reset_delivery(&mut tx, &mut ticket, &address, "cli")?;
-    if changed || reset {
+    let wf = &app.workflow;
+    let ticket = write(app, |tx| {
+        let mut ticket = load_in(tx, id)?;
+        if add && !ticket.recipients.contains(&address) {
+            check_recipient_count(ticket.recipients.len() + 1)?;
+        }
+        let changed = wf.change_recipient(tx, &mut ticket, &address, add, "cli")?;
+        let reset = add && wf.reset_delivery(tx, &mut ticket, &address, "cli")?;
+        if changed || reset {
+            tx.put_ticket(&ticket)?;
+        }
+        Ok(ticket)
+    })?;
+    Ok(recipients(ticket))
+}
+
+pub(super) fn confirm_recipients(app: &App, id: TicketId) -> Result<Response, OpError> {
+    let ticket = write(app, |tx| {
+        let mut ticket = load_in(tx, id)?;
+        if !app.workflow.confirm_recipients(tx, &mut ticket, "cli")? {
+            return Err(OpError::BadRequest(format!(
+                "the recipients of #{id} need no confirmation"
+            ))
+            .into());
+        }
         tx.put_ticket(&ticket)?;
-        tx.commit()?;
-    }
+        Ok(ticket)
+    })?;
     Ok(recipients(ticket))
 }
 
-pub(super) fn confirm_recipients(desk: &Desk, id: TicketId) -> Result<Response, OpError> {
-    let mut tx = desk.store.begin();
-    let mut ticket = load(desk, id)?;
-    if !desk.confirm_recipients(&mut tx, &mut ticket, "cli")? {
-        return Err(OpError::BadRequest(format!(
-            "the recipients of #{id} need no confirmation"
-        )));
-    }
-    tx.put_ticket(&ticket)?;
-    tx.commit()?;
-    Ok(recipients(ticket))
-}
-
-pub(super) fn reset_recipient(
-    desk: &Desk,
-    id: TicketId,
-    address: &str,
-) -> Result<Response, OpError> {
+pub(super) fn reset_recipient(app: &App, id: TicketId, address: &str) -> Result<Response, OpError> {
     let address = checked_address(address)?;
-    let mut tx = desk.store.begin();
-    let mut ticket = load(desk, id)?;
-    if !desk.reset_delivery(&mut tx, &mut ticket, &address, "cli")? {
-        return Err(OpError::NotFound(format!(
-            "{address} has no bounces on #{id}"
-        )));
-    }
-    tx.put_ticket(&ticket)?;
-    tx.commit()?;
+    let ticket = write(app, |tx| {
+        let mut ticket = load_in(tx, id)?;
+        if !app
+            .workflow
+            .reset_delivery(tx, &mut ticket, &address, "cli")?
+        {
+            return Err(OpError::NotFound(format!("{address} has no bounces on #{id}")).into());
+        }
+        tx.put_ticket(&ticket)?;
+        Ok(ticket)
+    })?;
     Ok(recipients(ticket))
 }

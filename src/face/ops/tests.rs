@@ -3,10 +3,10 @@
 
 use super::*;
 use crate::model::Origin;
-use crate::testutil;
+use crate::testutil::{self, Desk};
 
 fn run(desk: &Desk, request: Request) -> Response {
-    execute(desk, request).expect("operation succeeds")
+    execute(desk.app(), request).expect("operation succeeds")
 }
 
 fn create(desk: &Desk, requester: &str, recipients: &[&str]) -> TicketId {
@@ -99,7 +99,7 @@ fn a_page_over_the_maximum_is_refused() {
         before: None,
     };
     assert!(matches!(
-        execute(&desk, too_many),
+        execute(desk.app(), too_many),
         Err(OpError::BadRequest(_))
     ));
 }
@@ -151,7 +151,8 @@ fn adding_a_recipient_that_was_not_added_takes_it_off_the_list() {
         "From: lead@customer.test\r\nTo: support@example.test\r\nCc: {}\r\nSubject: Hi\r\nMessage-ID: <m@customer.test>\r\n\r\nHello\r\n",
         cc.join(", ")
     );
-    crate::ingest::ingest(&desk, raw.as_bytes(), crate::model::Source::Pipe).expect("ingest");
+    desk.ingest(raw.as_bytes(), crate::model::Source::Pipe)
+        .expect("ingest");
     let id = TicketId(1);
     let ticket = desk.ticket(id).expect("ticket");
     let not_added = ticket.not_added.expect("some not added");
@@ -178,12 +179,13 @@ fn confirmed_recipients_hear_about_the_closing() {
         "From: new@customer.test\r\nTo: support@example.test\r\nCc: {}\r\nSubject: Hi\r\nMessage-ID: <n@customer.test>\r\n\r\nHello\r\n",
         cc.join(", ")
     );
-    crate::ingest::ingest(&desk, raw.as_bytes(), crate::model::Source::Pipe).expect("ingest");
+    desk.ingest(raw.as_bytes(), crate::model::Source::Pipe)
+        .expect("ingest");
     let id = TicketId(1);
     assert!(desk.ticket(id).expect("ticket").recipients_unconfirmed);
     run(&desk, Request::RecipientsConfirm { id });
     assert!(matches!(
-        execute(&desk, Request::RecipientsConfirm { id }),
+        execute(desk.app(), Request::RecipientsConfirm { id }),
         Err(OpError::BadRequest(_))
     ));
     close(&desk, id);
@@ -193,7 +195,7 @@ fn confirmed_recipients_hear_about_the_closing() {
         .expect("outbox");
     let closed = pending
         .iter()
-        .filter(|i| i.kind == crate::domain::rules::AlertKind::TicketClosed)
+        .filter(|i| i.kind == crate::model::outbox::AlertKind::TICKET_CLOSED)
         .count();
     assert_eq!(closed, 9, "the requester and the 8 in Cc");
 }
@@ -206,7 +208,8 @@ fn a_public_staff_reply_confirms_the_recipients() {
         "From: new@customer.test\r\nTo: support@example.test\r\nCc: {}\r\nSubject: Hi\r\nMessage-ID: <n@customer.test>\r\n\r\nHello\r\n",
         cc.join(", ")
     );
-    crate::ingest::ingest(&desk, raw.as_bytes(), crate::model::Source::Pipe).expect("ingest");
+    desk.ingest(raw.as_bytes(), crate::model::Source::Pipe)
+        .expect("ingest");
     let id = TicketId(1);
     let reply = Request::TicketComment {
         id,
@@ -221,7 +224,53 @@ fn a_public_staff_reply_confirms_the_recipients() {
         .outbox_page(Some("pending"), None, MAX_PAGE)
         .expect("outbox")
         .into_iter()
-        .filter(|i| i.kind == crate::domain::rules::AlertKind::PublicReply)
+        .filter(|i| i.kind == crate::model::outbox::AlertKind::PUBLIC_REPLY)
         .count();
     assert_eq!(relayed, 9);
+}
+
+#[test]
+fn one_events_fan_out_is_capped_and_the_rest_held_for_staff() {
+    let (_dir, desk) = testutil::desk(&[(
+        "notify_staff = [\"new_ticket\", \"customer_reply\"]",
+        "notify_staff = []",
+    )]);
+    let recipients: Vec<String> = (0..60).map(|i| format!("c{i}@customer.test")).collect();
+    let request = Request::TicketCreate(NewTicketRequest {
+        subject: "Site visit".into(),
+        requester: "lead@customer.test".into(),
+        recipients,
+        text: "We will visit on Monday.".into(),
+        category: None,
+        actor: "cli".into(),
+        origin: crate::model::Origin::Staff,
+    });
+    execute(desk.app(), request).expect("create");
+    let announced: Vec<crate::model::outbox::OutboxItem> = desk
+        .store
+        .outbox_items(1000)
+        .expect("outbox")
+        .into_iter()
+        .filter(|i| i.kind == crate::model::outbox::AlertKind::NEW_TICKET)
+        .collect();
+    let pending_recipients = |items: &[crate::model::outbox::OutboxItem]| -> Vec<String> {
+        items
+            .iter()
+            .filter(|i| i.status == crate::model::outbox::OutboxStatus::Pending)
+            .map(|i| i.recipient.clone())
+            .collect()
+    };
+    assert_eq!(announced.len(), 61);
+    assert_eq!(pending_recipients(&announced).len(), 50);
+    assert!(
+        pending_recipients(&announced).contains(&"lead@customer.test".to_string()),
+        "the requester comes first"
+    );
+    let held = announced
+        .iter()
+        .filter(|i| {
+            matches!(&i.status, crate::model::outbox::OutboxStatus::Suppressed { rule } if rule.starts_with("fan-out-cap"))
+        })
+        .count();
+    assert_eq!(held, 11);
 }

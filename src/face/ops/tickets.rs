@@ -3,34 +3,44 @@
 
 use std::collections::BTreeSet;
 
-use super::{MoreOfTicket, NewTicketRequest, OpError, Response, TicketDetail, load};
-use crate::domain::desk::{CommentDraft, Desk, TicketDraft};
+use super::{
+    MoreOfTicket, NewTicketRequest, OpError, Response, TicketDetail, load, load_in, write,
+};
+use crate::domain::workflow::{CommentDraft, TicketDraft};
+use crate::face::App;
 use crate::model::{
     AuthorRole, MAX_RECIPIENTS_PER_TICKET, Origin, Status, TicketId, Visibility, normalize_address,
 };
-use crate::notify::queue::Trigger;
+use crate::notify::enqueue::Trigger;
+use crate::store::TicketQuery;
 
 pub(super) fn list_tickets(
-    desk: &Desk,
+    app: &App,
     status: Option<Status>,
     limit: usize,
     before: Option<TicketId>,
 ) -> Result<Response, OpError> {
-    let tickets = desk.store.tickets_page(status, before, limit)?;
+    let query = TicketQuery {
+        status,
+        before,
+        limit,
+        ..TicketQuery::default()
+    };
+    let tickets = app.store.tickets(&query)?;
     Ok(Response::Tickets { tickets })
 }
 
 pub(super) fn show_ticket(
-    desk: &Desk,
+    app: &App,
     id: TicketId,
     from: u32,
     limit: usize,
 ) -> Result<Response, OpError> {
-    let ticket = load(desk, id)?;
-    let page = desk.store.comments_page(id, from, limit)?;
-    let events = desk.store.latest_events(id, limit)?;
-    let (outbox, older_alerts) = desk.store.outbox_for_ticket(id, limit)?;
-    let (messages, more_messages) = desk.store.messages_for_ticket(id, limit)?;
+    let ticket = load(app, id)?;
+    let page = app.store.comments(id, from, limit)?;
+    let events = app.store.latest_events(id, limit)?;
+    let (outbox, older_alerts) = app.store.outbox_for_ticket(id, limit)?;
+    let (messages, more_messages) = app.store.messages_for_ticket(id, limit)?;
     let more = MoreOfTicket {
         next_comment: page.next,
         older_events: ticket.event_count.saturating_sub(events.len() as u32),
@@ -47,7 +57,7 @@ pub(super) fn show_ticket(
     })))
 }
 
-pub(super) fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Response, OpError> {
+pub(super) fn create_ticket(app: &App, new: NewTicketRequest) -> Result<Response, OpError> {
     let NewTicketRequest {
         subject,
         requester,
@@ -65,7 +75,7 @@ pub(super) fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Respon
     for r in &recipients {
         all.insert(checked_address(r)?);
     }
-    all.retain(|a| crate::domain::rules::is_external(a, &desk.config));
+    all.retain(|a| app.workflow.config.is_external_address(a));
     check_recipient_count(all.len())?;
     let draft = TicketDraft {
         subject: crate::notify::templates::one_line(&subject),
@@ -80,9 +90,12 @@ pub(super) fn create_ticket(desk: &Desk, new: NewTicketRequest) -> Result<Respon
         not_added: None,
         opening: staff_draft(actor, text, false),
     };
-    let mut tx = desk.store.begin();
-    let ticket = desk.open_ticket(&mut tx, draft, &Trigger::default())?;
-    tx.commit()?;
+    let ticket = write(app, |tx| {
+        let opened = app
+            .workflow
+            .open_ticket(tx, draft.clone(), &Trigger::default())?;
+        Ok(opened)
+    })?;
     Ok(Response::Done {
         message: format!("ticket #{} opened", ticket.id),
         ticket: Some(ticket.id),
@@ -128,7 +141,7 @@ pub(super) fn checked_address(address: &str) -> Result<String, OpError> {
 }
 
 pub(super) fn comment(
-    desk: &Desk,
+    app: &App,
     id: TicketId,
     text: String,
     internal: bool,
@@ -137,16 +150,15 @@ pub(super) fn comment(
     if text.trim().is_empty() {
         return Err(OpError::BadRequest("empty comment".into()));
     }
-    let mut ticket = load(desk, id)?;
-    let mut tx = desk.store.begin();
-    let c = desk.add_comment(
-        &mut tx,
-        &mut ticket,
-        staff_draft(actor, text, internal),
-        &Trigger::default(),
-    )?;
-    tx.put_ticket(&ticket)?;
-    tx.commit()?;
+    let draft = staff_draft(actor, text, internal);
+    let c = write(app, |tx| {
+        let mut ticket = load_in(tx, id)?;
+        let c = app
+            .workflow
+            .add_comment(tx, &mut ticket, draft.clone(), &Trigger::default())?;
+        tx.put_ticket(&ticket)?;
+        Ok(c)
+    })?;
     Ok(Response::Done {
         message: format!("comment {} added to #{id}", c.seq),
         ticket: Some(id),
@@ -154,21 +166,24 @@ pub(super) fn comment(
 }
 
 pub(super) fn change_status(
-    desk: &Desk,
+    app: &App,
     id: TicketId,
     close: bool,
     actor: &str,
 ) -> Result<Response, OpError> {
-    let mut ticket = load(desk, id)?;
-    let mut tx = desk.store.begin();
-    let trigger = Trigger::default();
-    let changed = if close {
-        desk.close_ticket(&mut tx, &mut ticket, actor, &trigger)?
-    } else {
-        desk.reopen_ticket(&mut tx, &mut ticket, actor, &trigger)?
-    };
-    tx.put_ticket(&ticket)?;
-    tx.commit()?;
+    let (changed, ticket) = write(app, |tx| {
+        let mut ticket = load_in(tx, id)?;
+        let trigger = Trigger::default();
+        let changed = if close {
+            app.workflow
+                .close_ticket(tx, &mut ticket, actor, &trigger)?
+        } else {
+            app.workflow
+                .reopen_ticket(tx, &mut ticket, actor, &trigger)?
+        };
+        tx.put_ticket(&ticket)?;
+        Ok((changed, ticket))
+    })?;
     let message = match (changed, close) {
         (true, true) => format!("ticket #{id} closed"),
         (true, false) => format!("ticket #{id} reopened"),

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use futures::TryStreamExt;
 
 use super::connect::{ImapFailure, ImapSession, step};
-use super::sync::Watch;
+use super::watch::Watch;
 
 /// Most bytes fetched into memory for one batch (at least one message is
 /// always taken, up to `inbound.max_message_bytes`).
@@ -71,7 +71,7 @@ impl Listing {
             return Ok(None);
         }
         let candidates = self.pending.iter().take(watch.config.batch_size);
-        let plan = plan_batch(candidates, watch.desk.config.inbound.max_message_bytes);
+        let plan = plan_batch(candidates, watch.workflow.config.inbound.max_message_bytes);
         self.pending.drain(..plan.len());
         self.after = self.after.max(plan.last_uid);
         Ok(Some(plan))

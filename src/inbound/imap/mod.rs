@@ -8,6 +8,7 @@
 pub mod connect;
 mod listing;
 pub mod sync;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +18,9 @@ use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::imap::ImapConfig;
-use crate::domain::desk::Desk;
+use crate::domain::workflow::Workflow;
 use crate::inbound::status::MailboxStatuses;
+use crate::store::Store;
 use connect::{ImapFailure, ImapSession, connect, step, tls_connector};
 use sync::{Capabilities, Watch, capabilities, ensure_folders, select};
 
@@ -30,8 +32,10 @@ const MAX_RETRY: Duration = Duration::from_secs(300);
 /// What a watching task shares with the rest of the daemon.
 #[derive(Clone)]
 pub struct Shared {
-    /// The desk.
-    pub desk: Desk,
+    /// Where outcomes are stored.
+    pub store: Arc<dyn Store>,
+    /// What they do there.
+    pub workflow: Workflow,
     /// Live health.
     pub statuses: MailboxStatuses,
     /// Woken after each stored batch, so alerts go out at once.
@@ -157,7 +161,8 @@ async fn sync_once(
 ) -> anyhow::Result<()> {
     let watch = Watch {
         config,
-        desk: &shared.desk,
+        store: &shared.store,
+        workflow: &shared.workflow,
         statuses: &shared.statuses,
         stop: &shared.shutdown,
         caps,

@@ -1,6 +1,6 @@
 //! One pass over the watched folder: list the UIDs above the checkpoint
 //! with their sizes (`listing.rs`), fetch them in bounded batches, ingest
-//! each message, commit the new checkpoint and flush, and only then move,
+//! each batch with the new checkpoint in one durable write, and only then move,
 //! flag or delete the batch on the server with one command per kind of
 //! outcome. While one batch is ingested (on a blocking thread), the
 //! session marks the batch before it and fetches the one after it.
@@ -12,43 +12,15 @@
 //! into a no-op, so a re-sync never duplicates a ticket or an alert.
 
 use futures::TryStreamExt;
-use tokio_util::sync::CancellationToken;
 
 use super::connect::{ImapFailure, ImapSession, step};
 use super::listing::{BatchPlan, Listing};
+pub use super::watch::{Capabilities, Watch};
 use crate::config::imap::{ImapConfig, ProcessedAction, QuarantineAction};
-use crate::domain::desk::Desk;
-use crate::inbound::status::MailboxStatuses;
-use crate::ingest::{Outcome, ingest_many, quarantine_oversized};
+use crate::domain::workflow::Workflow;
+use crate::ingest::{Incoming, Outcome, ingest_batch};
 use crate::model::{Disposition, Source};
-use crate::store::{MailboxCheckpoint, UnmarkedMessage};
-
-/// What the server offers, asked once per session.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Capabilities {
-    /// RFC 2177 IDLE.
-    pub idle: bool,
-    /// RFC 6851 MOVE.
-    pub moves: bool,
-    /// RFC 4315 UIDPLUS (UID EXPUNGE).
-    pub uidplus: bool,
-}
-
-/// Everything a pass needs besides the session.
-pub struct Watch<'a> {
-    /// The mailbox.
-    pub config: &'a ImapConfig,
-    /// Where outcomes go.
-    pub desk: &'a Desk,
-    /// Live health.
-    pub statuses: &'a MailboxStatuses,
-    /// Stops between batches.
-    pub stop: &'a CancellationToken,
-    /// What the server offers.
-    pub caps: Capabilities,
-    /// Woken after each stored batch, so its alerts go out at once.
-    pub wake_sender: &'a tokio::sync::Notify,
-}
+use crate::store::{MailboxCheckpoint, Store, UnmarkedMessage};
 
 /// Asks the server what it supports.
 pub async fn capabilities(
@@ -131,7 +103,7 @@ pub async fn sync(
     watch: &Watch<'_>,
     uid_validity: u32,
 ) -> anyhow::Result<usize> {
-    let mut checkpoint = watch.desk.store.checkpoint(&watch.config.name)?;
+    let mut checkpoint = read_checkpoint(watch.store.as_ref(), &watch.config.name)?;
     if checkpoint.uid_validity != uid_validity {
         if checkpoint.uid_validity != 0 {
             tracing::warn!(mailbox = %watch.config.name, old = checkpoint.uid_validity, new = uid_validity,
@@ -169,10 +141,11 @@ async fn store_while_fetching(
     listing: &mut Listing,
 ) -> anyhow::Result<Option<FetchedBatch>> {
     let previous = checkpoint.unmarked.clone();
-    let desk = watch.desk.clone();
+    let (store, wf) = (watch.store.clone(), watch.workflow.clone());
     let mailbox = watch.config.name.clone();
     let before = checkpoint.clone();
-    let storing = tokio::task::spawn_blocking(move || store_batch(&desk, &mailbox, batch, before));
+    let storing =
+        tokio::task::spawn_blocking(move || store_batch(&*store, &wf, &mailbox, batch, before));
     let stopping = watch.stop.is_cancelled();
     let (stored, ahead) = tokio::join!(storing, async {
         mark_messages(session, watch, &previous).await?;
@@ -192,10 +165,7 @@ async fn store_while_fetching(
     checkpoint
         .unmarked
         .retain(|m| !previous.iter().any(|p| p.uid == m.uid));
-    watch
-        .desk
-        .store
-        .put_checkpoint(&watch.config.name, checkpoint)?;
+    save_checkpoint(watch, checkpoint).await?;
     Ok(ahead)
 }
 
@@ -288,58 +258,66 @@ fn report_vanished(watch: &Watch<'_>, plan: &BatchPlan, fetched: &[(u32, Fetched
     }
 }
 
-/// Ingests a fetched batch, then stores the checkpoint and flushes once:
-/// after this returns, every outcome and the checkpoint are on disk. The
-/// batch joins the checkpoint's unmarked list.
+/// Ingests a fetched batch and stores the checkpoint in the same durable
+/// write: after this returns, every outcome and the checkpoint are on
+/// disk. The batch joins the checkpoint's unmarked list. Messages too big
+/// to fetch are quarantined by their header.
 fn store_batch(
-    desk: &Desk,
+    store: &dyn Store,
+    wf: &Workflow,
     mailbox: &str,
     batch: FetchedBatch,
-    mut checkpoint: MailboxCheckpoint,
+    checkpoint: MailboxCheckpoint,
 ) -> anyhow::Result<MailboxCheckpoint> {
-    checkpoint.last_uid = batch.last_uid;
-    let outcomes = ingest_fetched(desk, mailbox, checkpoint.uid_validity, batch.messages)?;
-    for (uid, outcome) in outcomes {
-        let quarantined = matches!(outcome.disposition, Disposition::Quarantined { .. });
-        checkpoint
-            .unmarked
-            .push(UnmarkedMessage { uid, quarantined });
-        checkpoint.ingested += u64::from(!outcome.duplicate);
-    }
-    checkpoint.last_fetch_at = Some(chrono::Utc::now());
-    desk.store.put_checkpoint(mailbox, &checkpoint)?;
-    desk.store.flush()?;
-    Ok(checkpoint)
-}
-
-/// Ingests a batch's messages: whole ones through [`ingest_many`], which
-/// reads each ahead on a second thread, oversized ones quarantined by
-/// their header. Returns each UID's outcome.
-fn ingest_fetched(
-    desk: &Desk,
-    mailbox: &str,
-    uid_validity: u32,
-    messages: Vec<(u32, Fetched)>,
-) -> anyhow::Result<Vec<(u32, Outcome)>> {
+    let uid_validity = checkpoint.uid_validity;
     let source = |uid| Source::Imap {
         mailbox: mailbox.to_string(),
         uid_validity,
         uid,
     };
-    let (mut whole, mut whole_uids, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
-    for (uid, fetched) in messages {
-        match fetched {
-            Fetched::Whole(raw) => {
-                whole_uids.push(uid);
-                whole.push((raw, source(uid)));
-            }
-            Fetched::Oversized { head, size } => {
-                outcomes.push((uid, quarantine_oversized(desk, &head, size, source(uid))?));
-            }
-        }
+    let uids: Vec<u32> = batch.messages.iter().map(|(uid, _)| *uid).collect();
+    let messages: Vec<Incoming> = batch
+        .messages
+        .into_iter()
+        .map(|(uid, fetched)| match fetched {
+            Fetched::Whole(raw) => Incoming::Whole {
+                raw,
+                source: source(uid),
+            },
+            Fetched::Oversized { head, size } => Incoming::Oversized {
+                header: head,
+                size,
+                source: source(uid),
+            },
+        })
+        .collect();
+    let mut stored = checkpoint.clone();
+    ingest_batch(store, wf, &messages, &mut |tx, outcomes| {
+        stored = advanced(&checkpoint, batch.last_uid, &uids, outcomes);
+        tx.put_checkpoint(mailbox, &stored)
+    })?;
+    Ok(stored)
+}
+
+/// `checkpoint` after a batch up to `last_uid` with these outcomes.
+fn advanced(
+    checkpoint: &MailboxCheckpoint,
+    last_uid: u32,
+    uids: &[u32],
+    outcomes: &[Outcome],
+) -> MailboxCheckpoint {
+    let mut next = checkpoint.clone();
+    next.last_uid = last_uid;
+    for (uid, outcome) in uids.iter().zip(outcomes) {
+        let quarantined = matches!(outcome.disposition, Disposition::Quarantined { .. });
+        next.unmarked.push(UnmarkedMessage {
+            uid: *uid,
+            quarantined,
+        });
+        next.ingested += u64::from(!outcome.duplicate);
     }
-    outcomes.extend(whole_uids.into_iter().zip(ingest_many(desk, &whole)?));
-    Ok(outcomes)
+    next.last_fetch_at = Some(chrono::Utc::now());
+    next
 }
 
 /// Marks every stored-but-unmarked message, then forgets them.
@@ -353,10 +331,29 @@ async fn mark_unmarked(
     }
     mark_messages(session, watch, &checkpoint.unmarked).await?;
     checkpoint.unmarked.clear();
-    watch
-        .desk
-        .store
-        .put_checkpoint(&watch.config.name, checkpoint)?;
+    save_checkpoint(watch, checkpoint).await
+}
+
+/// A mailbox's checkpoint as stored (the default before the first).
+fn read_checkpoint(store: &dyn Store, mailbox: &str) -> anyhow::Result<MailboxCheckpoint> {
+    let found = store
+        .checkpoints()?
+        .into_iter()
+        .find(|(name, _)| name == mailbox);
+    Ok(found.map(|(_, c)| c).unwrap_or_default())
+}
+
+/// Stores a checkpoint (durably, on a blocking thread).
+async fn save_checkpoint(watch: &Watch<'_>, checkpoint: &MailboxCheckpoint) -> anyhow::Result<()> {
+    let (store, mailbox, checkpoint) = (
+        watch.store.clone(),
+        watch.config.name.clone(),
+        checkpoint.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        store.transact(|tx| tx.put_checkpoint(&mailbox, &checkpoint))
+    })
+    .await??;
     Ok(())
 }
 

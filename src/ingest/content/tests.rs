@@ -5,16 +5,15 @@
 
 use mail_parser::MessageParser;
 
-use crate::domain::desk::Desk;
-use crate::domain::rules::AlertKind;
-use crate::ingest::ingest;
+use crate::model::outbox::AlertKind;
 use crate::model::{Disposition, Source, TicketId};
 use crate::notify::compose::compose;
 use crate::notify::templates::Templates;
 use crate::testutil;
+use crate::testutil::Desk;
 
 fn feed(desk: &Desk, raw: &[u8]) -> Disposition {
-    ingest(desk, raw, Source::Other("test".into()))
+    desk.ingest(raw, Source::Other("test".into()))
         .expect("ingest")
         .disposition
 }
@@ -67,7 +66,7 @@ fn an_html_only_reply_becomes_its_new_text_with_sanitized_html() {
         .outbox_items(usize::MAX)
         .unwrap()
         .into_iter()
-        .find(|i| i.kind == AlertKind::Acknowledgement)
+        .find(|i| i.kind == AlertKind::ACKNOWLEDGEMENT)
         .expect("an acknowledgement");
     let outcome = feed(&desk, &owa_reply(&ack.message_id));
     assert_eq!(
@@ -217,7 +216,7 @@ Content-Type: text/html; charset=utf-8
         .outbox_items(usize::MAX)
         .unwrap()
         .into_iter()
-        .find(|i| i.kind == AlertKind::NewTicket)
+        .find(|i| i.kind == AlertKind::NEW_TICKET)
         .expect("a new-ticket alert");
     let templates = Templates::new(desk.config.templates_dir.clone());
     let message = compose(&item, &desk.config, &desk.key, &templates).expect("composes");

@@ -22,8 +22,8 @@ use std::fmt;
 
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
-use crate::ingest::classify::LOOP_HEADER;
 use crate::model::{is_deliverable_address, normalize_address};
+use crate::notify::compose::LOOP_HEADER;
 
 /// Longest diagnostic text kept, in characters.
 const MAX_DIAGNOSTIC_CHARS: usize = 300;

@@ -3,13 +3,13 @@
 //! and that nothing ever reopens, alerts or opens a ticket.
 
 use super::{NEW_MAIL, ack_of, feed, outbox, quiet_desk, staff_reply};
-use crate::domain::desk::Desk;
-use crate::domain::rules::AlertKind;
+use crate::model::outbox::AlertKind;
 use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{
     AuthorRole, BounceKind, Comment, Disposition, EventKind, Status, TicketId, Visibility,
 };
 use crate::testutil;
+use crate::testutil::Desk;
 
 const CAROL: &str = "carol@customer.test";
 const DAVE: &str = "dave@customer.test";
@@ -87,11 +87,12 @@ fn hard_bounce_of_the_acknowledgement(desk: &Desk) -> crate::ingest::Outcome {
 
 fn close(desk: &Desk) {
     let mut ticket = desk.ticket(TicketId(1)).expect("ticket");
-    let mut tx = desk.store.begin();
-    desk.close_ticket(&mut tx, &mut ticket, "cli", &Default::default())
-        .expect("close");
-    tx.put_ticket(&ticket).expect("put");
-    tx.commit().expect("commit");
+    desk.write(|tx| {
+        desk.close_ticket(tx, &mut ticket, "cli", &Default::default())
+            .expect("close");
+        tx.put_ticket(&ticket).expect("put");
+        Ok(())
+    });
 }
 
 #[test]
@@ -153,7 +154,7 @@ fn a_hard_bounce_notes_the_recipient_and_later_alerts_to_it_are_suppressed() {
     close(&desk);
     let closed: Vec<OutboxItem> = outbox(&desk)
         .into_iter()
-        .filter(|i| i.kind == AlertKind::TicketClosed)
+        .filter(|i| i.kind == AlertKind::TICKET_CLOSED)
         .collect();
     let by_recipient = |r: &str| {
         closed
@@ -177,23 +178,17 @@ fn resetting_a_failing_recipient_resumes_mail_to_it() {
     feed(&desk, NEW_MAIL);
     hard_bounce_of_the_acknowledgement(&desk);
     let mut ticket = desk.ticket(TicketId(1)).unwrap();
-    let mut tx = desk.store.begin();
-    assert!(
-        desk.reset_delivery(&mut tx, &mut ticket, CAROL, "cli")
-            .unwrap()
-    );
-    assert!(
-        !desk
-            .reset_delivery(&mut tx, &mut ticket, DAVE, "cli")
-            .unwrap()
-    );
-    tx.put_ticket(&ticket).unwrap();
-    tx.commit().unwrap();
+    desk.write(|tx| {
+        assert!(desk.reset_delivery(tx, &mut ticket, CAROL, "cli").unwrap());
+        assert!(!desk.reset_delivery(tx, &mut ticket, DAVE, "cli").unwrap());
+        tx.put_ticket(&ticket).unwrap();
+        Ok(())
+    });
     assert!(desk.ticket(TicketId(1)).unwrap().delivery.is_empty());
     close(&desk);
     let carol_closed = outbox(&desk)
         .into_iter()
-        .find(|i| i.kind == AlertKind::TicketClosed && i.recipient == CAROL)
+        .find(|i| i.kind == AlertKind::TICKET_CLOSED && i.recipient == CAROL)
         .expect("a closing alert to carol");
     assert_eq!(carol_closed.status, OutboxStatus::Pending);
     let history: Vec<String> = desk
@@ -413,7 +408,7 @@ fn a_bounce_on_a_closed_ticket_never_reopens_it() {
     let before = outbox(&desk).len();
     let closing = outbox(&desk)
         .into_iter()
-        .find(|i| i.kind == AlertKind::TicketClosed && i.recipient == DAVE)
+        .find(|i| i.kind == AlertKind::TICKET_CLOSED && i.recipient == DAVE)
         .expect("a closing alert to dave");
     let raw = dsn(
         &bounce_address(&desk, &closing),
@@ -442,7 +437,7 @@ fn an_auto_reply_to_our_closing_alert_never_reopens_or_gets_an_answer() {
     let comments = desk.store.comments(TicketId(1)).unwrap().len();
     let closing = outbox(&desk)
         .into_iter()
-        .find(|i| i.kind == AlertKind::TicketClosed && i.recipient == CAROL)
+        .find(|i| i.kind == AlertKind::TICKET_CLOSED && i.recipient == CAROL)
         .expect("a closing alert to carol");
     let oof = format!(
         "From: carol@customer.test\nTo: support@example.test\nSubject: Automatic reply: [#1] Ticket closed\nAuto-Submitted: auto-replied\nMessage-ID: <oof-closed@customer.test>\nIn-Reply-To: <{}>\n\nI am out of office until Monday.\n",
@@ -485,12 +480,9 @@ fn a_bounce_cut_short_anywhere_never_errs_opens_reopens_or_sends() {
         let text = lines[..n]
             .join("\n")
             .replace("cut@mx", &format!("cut-{n}@mx"));
-        let outcome = crate::ingest::ingest(
-            &desk,
-            text.as_bytes(),
-            crate::model::Source::Other("cut".into()),
-        )
-        .unwrap_or_else(|e| panic!("cut after line {n}: {e:#}"));
+        let outcome = desk
+            .ingest(text.as_bytes(), crate::model::Source::Other("cut".into()))
+            .unwrap_or_else(|e| panic!("cut after line {n}: {e:#}"));
         if outcome.rule.starts_with("bounce:") {
             assert!(
                 !matches!(outcome.disposition, Disposition::NewTicket { .. }),

@@ -4,10 +4,10 @@
 use chrono::{Duration, Utc};
 
 use super::{NEW_MAIL, ack_of, feed, outbox, quiet_desk, staff_reply};
-use crate::domain::desk::Desk;
-use crate::domain::rules::AlertKind;
+use crate::model::outbox::AlertKind;
 use crate::model::{AuthorRole, Disposition, EventKind, Status, TicketId, Visibility};
 use crate::testutil;
+use crate::testutil::Desk;
 
 const NO_STAFF_NOTES: (&str, &str) = (
     "notify_staff = [\"new_ticket\", \"customer_reply\"]",
@@ -24,9 +24,10 @@ fn closed_ticket(desk: &Desk, days: i64) {
     let mut ticket = desk.ticket(TicketId(1)).unwrap();
     assert_eq!(ticket.status, Status::Closed);
     ticket.closed_at = Some(Utc::now() - Duration::days(days));
-    let mut tx = desk.store.begin();
-    tx.put_ticket(&ticket).unwrap();
-    tx.commit().unwrap();
+    desk.write(|tx| {
+        tx.put_ticket(&ticket).unwrap();
+        Ok(())
+    });
 }
 
 /// A reply from carol to #1's acknowledgement with `body` as new text.
@@ -135,8 +136,11 @@ fn a_reply_within_the_window_reopens_and_notifies_staff() {
         outcome.rule
     );
     assert_eq!(desk.ticket(TicketId(1)).unwrap().status, Status::Open);
-    let new: Vec<AlertKind> = outbox(&desk)[before..].iter().map(|i| i.kind).collect();
-    assert_eq!(new, [AlertKind::StaffNotification]);
+    let new: Vec<AlertKind> = outbox(&desk)[before..]
+        .iter()
+        .map(|i| i.kind.clone())
+        .collect();
+    assert_eq!(new, [AlertKind::STAFF_NOTIFICATION]);
 }
 
 #[test]
@@ -199,12 +203,12 @@ fn a_reply_after_the_window_opens_a_linked_follow_up_and_later_replies_join_it()
     );
     let new_alerts: Vec<(AlertKind, String)> = outbox(&desk)[before..]
         .iter()
-        .map(|i| (i.kind, i.recipient.clone()))
+        .map(|i| (i.kind.clone(), i.recipient.clone()))
         .collect();
     assert_eq!(
         new_alerts,
         [(
-            AlertKind::Acknowledgement,
+            AlertKind::ACKNOWLEDGEMENT,
             "carol@customer.test".to_string()
         )],
         "the follow-up is acknowledged like any new ticket"
@@ -288,14 +292,14 @@ fn a_staff_reply_to_a_closed_ticket_is_relayed_and_leaves_it_closed() {
     assert_eq!(desk.ticket(TicketId(1)).unwrap().status, Status::Closed);
     let mut new: Vec<(AlertKind, String)> = outbox(&desk)[before..]
         .iter()
-        .map(|i| (i.kind, i.recipient.clone()))
+        .map(|i| (i.kind.clone(), i.recipient.clone()))
         .collect();
     new.sort();
     assert_eq!(
         new,
         [
-            (AlertKind::PublicReply, "carol@customer.test".to_string()),
-            (AlertKind::PublicReply, "dave@customer.test".to_string()),
+            (AlertKind::PUBLIC_REPLY, "carol@customer.test".to_string()),
+            (AlertKind::PUBLIC_REPLY, "dave@customer.test".to_string()),
         ]
     );
     assert_eq!(desk.store.ticket_count().unwrap(), 1);

@@ -2,10 +2,10 @@
 //! Alertmanager keys, and a header-keyed rule: open, repeat, recover.
 
 use super::{feed, outbox};
-use crate::domain::desk::Desk;
 use crate::ingest::Outcome;
 use crate::model::{AuthorRole, Disposition, Status, TicketId};
 use crate::testutil;
+use crate::testutil::Desk;
 
 fn desk_with(extra: &[(&str, &str)]) -> (tempfile::TempDir, Desk) {
     let mut overrides = vec![(
@@ -161,18 +161,20 @@ fn closing_by_staff_frees_the_key_and_reopening_takes_it_back_when_free() {
     nagios(&desk, "m1", WEB_DOWN);
     let key = "monitoring/nagios:service/web01/http";
     let mut one = desk.ticket(TicketId(1)).unwrap();
-    let mut tx = desk.store.begin();
-    desk.close_ticket(&mut tx, &mut one, "cli", &Default::default())
-        .unwrap();
-    tx.put_ticket(&one).unwrap();
-    tx.commit().unwrap();
+    desk.write(|tx| {
+        desk.close_ticket(tx, &mut one, "cli", &Default::default())
+            .unwrap();
+        tx.put_ticket(&one).unwrap();
+        Ok(())
+    });
     assert_eq!(desk.store.correlated_ticket(key).unwrap(), None);
 
-    let mut tx = desk.store.begin();
-    desk.reopen_ticket(&mut tx, &mut one, "cli", &Default::default())
-        .unwrap();
-    tx.put_ticket(&one).unwrap();
-    tx.commit().unwrap();
+    desk.write(|tx| {
+        desk.reopen_ticket(tx, &mut one, "cli", &Default::default())
+            .unwrap();
+        tx.put_ticket(&one).unwrap();
+        Ok(())
+    });
     assert_eq!(
         desk.store.correlated_ticket(key).unwrap(),
         Some(TicketId(1))
@@ -185,17 +187,19 @@ fn closing_by_staff_frees_the_key_and_reopening_takes_it_back_when_free() {
         }
     ));
 
-    let mut tx = desk.store.begin();
-    desk.close_ticket(&mut tx, &mut one, "cli", &Default::default())
-        .unwrap();
-    tx.put_ticket(&one).unwrap();
-    tx.commit().unwrap();
+    desk.write(|tx| {
+        desk.close_ticket(tx, &mut one, "cli", &Default::default())
+            .unwrap();
+        tx.put_ticket(&one).unwrap();
+        Ok(())
+    });
     assert_eq!(nagios(&desk, "m3", WEB_DOWN).disposition, new_ticket(2));
-    let mut tx = desk.store.begin();
-    desk.reopen_ticket(&mut tx, &mut one, "cli", &Default::default())
-        .unwrap();
-    tx.put_ticket(&one).unwrap();
-    tx.commit().unwrap();
+    desk.write(|tx| {
+        desk.reopen_ticket(tx, &mut one, "cli", &Default::default())
+            .unwrap();
+        tx.put_ticket(&one).unwrap();
+        Ok(())
+    });
     assert_eq!(
         desk.store.correlated_ticket(key).unwrap(),
         Some(TicketId(2)),

@@ -5,10 +5,10 @@
 //! second `From:` field) leave ticket #1 open and the mail a customer's.
 
 use super::{NEW_MAIL, feed};
-use crate::domain::desk::Desk;
 use crate::ingest::Outcome;
 use crate::model::{AuthorRole, Status, TicketId};
 use crate::testutil;
+use crate::testutil::Desk;
 
 const OUR_AUTHSERV: (&str, &str) = (
     "# authserv_id = \"mx.example.test\"",

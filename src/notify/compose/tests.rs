@@ -4,17 +4,19 @@
 use std::path::Path;
 
 use super::*;
-use crate::domain::rules::AlertKind;
 use crate::model::TicketId;
+use crate::model::outbox::AlertKind;
 use crate::notify::templates::Templates;
 use crate::testutil;
 
 fn item(kind: AlertKind, to_staff: bool, subject: &str) -> OutboxItem {
     let mut item = sample_item();
+    item.template = kind.event_name().into();
     item.kind = kind;
+    // As stored before items carried their mode: derived from the kind.
+    item.mode = None;
     item.to_staff = to_staff;
     item.ticket = TicketId(7);
-    item.template = kind.event_name().into();
     item.message_id = "t7.abc.42@example.test".into();
     item.in_reply_to = Some("orig@customer.test".into());
     item.references = vec!["root@customer.test".into(), "orig@customer.test".into()];
@@ -38,7 +40,7 @@ fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn acknowledgement_carries_threading_and_loop_headers() {
-    let text = formatted(&item(AlertKind::Acknowledgement, false, "Printer"));
+    let text = formatted(&item(AlertKind::ACKNOWLEDGEMENT, false, "Printer"));
     assert_eq!(header(&text, "Auto-Submitted"), Some("auto-replied"));
     assert_eq!(header(&text, "X-Auto-Response-Suppress"), Some("All"));
     assert_eq!(header(&text, "Precedence"), Some("bulk"));
@@ -62,16 +64,16 @@ fn acknowledgement_carries_threading_and_loop_headers() {
 
 #[test]
 fn alerts_are_auto_generated_and_relayed_replies_are_not_auto_submitted() {
-    let closed = formatted(&item(AlertKind::TicketClosed, false, "x"));
+    let closed = formatted(&item(AlertKind::TICKET_CLOSED, false, "x"));
     assert_eq!(header(&closed, "Auto-Submitted"), Some("auto-generated"));
-    let relay = formatted(&item(AlertKind::PublicReply, false, "x"));
+    let relay = formatted(&item(AlertKind::PUBLIC_REPLY, false, "x"));
     assert_eq!(header(&relay, "Auto-Submitted"), None);
     assert_eq!(header(&relay, "X-Ticketd-Loop"), Some("ticketd"));
 }
 
 #[test]
 fn staff_copies_get_a_reply_address_bound_to_that_staff_member() {
-    let mut staff = item(AlertKind::StaffNotification, true, "x");
+    let mut staff = item(AlertKind::STAFF_NOTIFICATION, true, "x");
     staff.recipient = "staff@example.test".into();
     let text = formatted(&staff);
     let key = ThreadKey::new(b"compose-test-secret".to_vec());
@@ -83,7 +85,7 @@ fn staff_copies_get_a_reply_address_bound_to_that_staff_member() {
 #[test]
 fn a_hostile_subject_cannot_add_headers() {
     let text = formatted(&item(
-        AlertKind::Acknowledgement,
+        AlertKind::ACKNOWLEDGEMENT,
         false,
         "hi\r\nBcc: victim@evil.test\r\n\r\nbody",
     ));
@@ -99,7 +101,7 @@ fn a_hostile_subject_cannot_add_headers() {
 
 #[test]
 fn a_bad_recipient_address_is_a_permanent_compose_error() {
-    let mut bad = item(AlertKind::Acknowledgement, false, "x");
+    let mut bad = item(AlertKind::ACKNOWLEDGEMENT, false, "x");
     bad.recipient = "not an address".into();
     let config = testutil::config(&[]);
     let key = ThreadKey::new(b"k".to_vec());
@@ -114,7 +116,7 @@ fn a_bad_recipient_address_is_a_permanent_compose_error() {
 fn the_envelope_sender_is_the_items_keyed_bounce_address_unless_verp_is_off() {
     let key = ThreadKey::new(b"compose-test-secret".to_vec());
     let templates = Templates::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"));
-    let ack = item(AlertKind::Acknowledgement, false, "x");
+    let ack = item(AlertKind::ACKNOWLEDGEMENT, false, "x");
     let envelope_from = |config: &Config| {
         let message = compose(&ack, config, &key, &templates).expect("composes");
         let envelope = message.envelope().clone();
@@ -138,7 +140,7 @@ fn the_envelope_sender_is_the_items_keyed_bounce_address_unless_verp_is_off() {
 
 #[test]
 fn inbound_ids_that_are_not_printable_ascii_stay_out_of_threading_headers() {
-    let mut item = item(AlertKind::Acknowledgement, false, "Printer");
+    let mut item = item(AlertKind::ACKNOWLEDGEMENT, false, "Printer");
     item.in_reply_to = Some("\u{fffd}".into());
     item.references = vec![
         "a b\r\n\tBcc: x@y.test".into(),
@@ -159,7 +161,7 @@ fn inbound_ids_that_are_not_printable_ascii_stay_out_of_threading_headers() {
 fn an_inbound_message_id_too_long_for_a_header_line_is_left_out() {
     let long = format!("{}@customer.test", "x".repeat(5000));
     let near = format!("{}@customer.test", "y".repeat(900));
-    let mut item = item(AlertKind::PublicReply, false, "s");
+    let mut item = item(AlertKind::PUBLIC_REPLY, false, "s");
     item.in_reply_to = Some(long.clone());
     item.references = vec!["root@customer.test".into(), near.clone(), long.clone()];
     let text = formatted(&item);

@@ -1,7 +1,7 @@
-//! The help desk core: a [`Desk`] bundles the store, the configuration and
-//! the thread key, and offers the ticket operations that every entry point
-//! (mail ingest, CLI, API) shares. Each operation writes its change, the
-//! event it causes and the alerts that event queues in one store commit.
+//! The ticket operations every entry point (mail ingest, CLI, API)
+//! shares, on a [`Workflow`]: each writes its change, the event it causes
+//! and the alerts the rules queue for that event in the caller's write, so
+//! they commit (or not) together.
 //!
 //! Indexes kept here, in the same commit as the change they follow: a
 //! ticket's Message-IDs, and the correlation key of an automated ticket
@@ -13,25 +13,27 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::config::Config;
-use crate::domain::rules::{Action, EventContext, evaluate};
+use crate::domain::rules::{Action, EventContext, RuleSet};
 use crate::model::token::ThreadKey;
 use crate::model::{
     Attachment, AuthorRole, Comment, DeliveryProblem, EventKind, NotAddedRecipients, Origin,
     RecipientDelivery, Status, Ticket, TicketEvent, TicketId, TicketLinks, Visibility,
     normalize_address,
 };
-use crate::notify::queue::{EventAlerts, Trigger, queue_alerts};
+use crate::notify::enqueue::{EventAlerts, Sources, Trigger, queue_alerts};
 use crate::store::{Store, WriteTx};
 
-/// Shared handle to everything the core needs. Cheap to clone.
+/// The desk's workflow: its configuration (rules, limits), the rules built
+/// from it and the key our ids are signed with. Cheap to clone. Every
+/// operation runs inside the caller's write.
 #[derive(Clone, Debug)]
-pub struct Desk {
-    /// The store.
-    pub store: Store,
+pub struct Workflow {
     /// Validated configuration.
     pub config: Arc<Config>,
     /// Thread-token key.
     pub key: ThreadKey,
+    /// The rules events run through.
+    pub rules: Arc<RuleSet>,
 }
 
 /// A comment about to be stored.
@@ -86,42 +88,45 @@ pub struct TicketDraft {
 /// Author name of notes ticketd writes itself.
 pub const SYSTEM_AUTHOR: &str = "ticketd";
 
-impl Desk {
-    /// Opens the store named in `config` and loads the thread key.
-    pub fn open(config: Config) -> anyhow::Result<Desk> {
-        let store = Store::open(&config.store_path, config.store_cache_bytes)?;
-        Desk::with_store(config, store)
-    }
-
-    /// Builds a desk over an already open store. Without `instance.id`
-    /// in the config, the desk's loop id is the one generated into the
+impl Workflow {
+    /// The workflow for `config` over `store`: the thread key is
+    /// `instance.secret` or the one kept in the store, and without
+    /// `instance.id` the desk's loop id is the one generated into the
     /// store on first start, so two desks never share one.
-    pub fn with_store(mut config: Config, store: Store) -> anyhow::Result<Desk> {
+    pub fn new(mut config: Config, store: &dyn Store) -> anyhow::Result<Workflow> {
         let key = match &config.secret {
             Some(secret) => ThreadKey::new(secret.as_bytes().to_vec()),
-            None => ThreadKey::new(store.thread_secret()?),
+            None => ThreadKey::new(store.secret("thread_secret", 32)?),
         };
         if config.instance_id.is_none() {
-            config.instance_id = Some(store.instance_id(&config.instance_name)?);
+            let random = hex::encode(store.secret("instance_id", 8)?);
+            config.instance_id = Some(format!("{}-{random}", config.instance_name));
         }
-        Ok(Desk {
-            store,
+        let rules = Arc::new(RuleSet::from_config(&config));
+        Ok(Workflow {
             config: Arc::new(config),
             key,
+            rules,
         })
     }
 
-    /// Loads a ticket or fails with "no ticket #N".
-    pub fn ticket(&self, id: TicketId) -> anyhow::Result<Ticket> {
-        self.store
-            .ticket(id)?
+    /// Loads a ticket inside a write, or fails with "No ticket #N".
+    pub fn ticket(&self, tx: &dyn WriteTx, id: TicketId) -> anyhow::Result<Ticket> {
+        tx.ticket(id)?
             .ok_or_else(|| anyhow::anyhow!("No ticket #{id}"))
+    }
+
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            config: &self.config,
+            key: &self.key,
+        }
     }
 
     /// Opens a ticket and queues the alerts of its creation.
     pub fn open_ticket(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         draft: TicketDraft,
         trigger: &Trigger,
     ) -> anyhow::Result<Ticket> {
@@ -152,10 +157,9 @@ impl Desk {
             recipients_unconfirmed: draft.recipients_unconfirmed,
             not_added: draft.not_added,
         };
-        tx.index_message_id(&root, id);
-        tx.index_requester(&ticket.requester, id);
+        tx.index_message_id(&root, id)?;
         if let Some(key) = &ticket.correlation {
-            tx.index_correlation(key, id);
+            tx.index_correlation(key, id)?;
         }
         let actor = draft.opening.author.clone();
         let opening = self.store_comment(tx, &mut ticket, draft.opening)?;
@@ -176,7 +180,7 @@ impl Desk {
     /// the rules warn staff (see [`crate::domain::rules`]); no-op for others.
     fn note_unproven_staff(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         comment: &Comment,
         trigger: &Trigger,
@@ -195,7 +199,7 @@ impl Desk {
     /// queues what they ask for, all in `tx`.
     fn record_event(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         kind: EventKind,
         actor: &str,
@@ -218,19 +222,19 @@ impl Desk {
             config: &self.config,
         };
         let mut alerts = EventAlerts::default();
-        for action in evaluate(&ctx) {
+        for action in self.rules.evaluate(&ctx) {
             match action {
                 Action::Notify(intent) => alerts.notify.push(intent),
                 Action::Hold { intent, reason } => alerts.held.push((intent, reason)),
             }
         }
-        queue_alerts(self, tx, ticket, &alerts, comment, trigger)?;
+        queue_alerts(self.sources(), tx, ticket, &alerts, comment, trigger)?;
         Ok(())
     }
 
     fn store_comment(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         draft: CommentDraft,
     ) -> anyhow::Result<Comment> {
@@ -257,7 +261,7 @@ impl Desk {
     /// chose to write to the thread.
     pub fn add_comment(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         draft: CommentDraft,
         trigger: &Trigger,
@@ -280,7 +284,7 @@ impl Desk {
     /// ticket.
     pub fn confirm_recipients(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         actor: &str,
     ) -> anyhow::Result<bool> {
@@ -303,7 +307,7 @@ impl Desk {
     /// Closes a ticket (no-op when already closed) and queues the alerts.
     pub fn close_ticket(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         actor: &str,
         trigger: &Trigger,
@@ -314,12 +318,9 @@ impl Desk {
         ticket.status = Status::Closed;
         ticket.closed_at = Some(Utc::now());
         if let Some(key) = &ticket.correlation
-            && self
-                .store
-                .correlated_ticket(key)?
-                .is_none_or(|t| t == ticket.id)
+            && tx.correlated_ticket(key)?.is_none_or(|t| t == ticket.id)
         {
-            tx.unindex_correlation(key);
+            tx.unindex_correlation(key)?;
         }
         self.record_event(tx, ticket, EventKind::Closed, actor, None, trigger)?;
         Ok(true)
@@ -328,7 +329,7 @@ impl Desk {
     /// Reopens a closed ticket (no-op when open).
     pub fn reopen_ticket(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         actor: &str,
         trigger: &Trigger,
@@ -339,9 +340,9 @@ impl Desk {
         ticket.status = Status::Open;
         ticket.closed_at = None;
         if let Some(key) = &ticket.correlation
-            && self.store.correlated_ticket(key)?.is_none()
+            && tx.correlated_ticket(key)?.is_none()
         {
-            tx.index_correlation(key, ticket.id);
+            tx.index_correlation(key, ticket.id)?;
         }
         self.record_event(tx, ticket, EventKind::Reopened, actor, None, trigger)?;
         Ok(true)
@@ -352,7 +353,7 @@ impl Desk {
     /// saying why on the new ticket. Stores both tickets.
     pub fn open_follow_up(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         previous: &mut Ticket,
         draft: TicketDraft,
         why: &str,
@@ -383,7 +384,7 @@ impl Desk {
     /// Does not store the ticket.
     pub fn record_delivery_problem(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         address: &str,
         problem: DeliveryProblem,
@@ -408,7 +409,7 @@ impl Desk {
     /// (no-op when there are none). Does not store the ticket.
     pub fn reset_delivery(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         address: &str,
         actor: &str,
@@ -425,7 +426,7 @@ impl Desk {
     /// Adds or removes an external recipient (no-op when nothing changes).
     pub fn change_recipient(
         &self,
-        tx: &mut WriteTx<'_>,
+        tx: &mut dyn WriteTx,
         ticket: &mut Ticket,
         address: &str,
         add: bool,

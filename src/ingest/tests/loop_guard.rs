@@ -3,14 +3,14 @@
 
 use chrono::{Duration, Utc};
 
-use crate::domain::desk::{CommentDraft, Desk};
-use crate::domain::rules::AlertKind;
-use crate::ingest::ingest;
+use crate::domain::workflow::CommentDraft;
+use crate::model::outbox::AlertKind;
 use crate::model::outbox::{OutboxItem, OutboxStatus};
 use crate::model::{AuthorRole, Source, TicketId, Visibility};
 use crate::testutil;
+use crate::testutil::Desk;
 
-use super::Trigger;
+use crate::notify::enqueue::Trigger;
 
 const NEW_MAIL: &str = "From: Carol <carol@customer.test>\r\nTo: support@example.test\r\nSubject: Printer jammed\r\nMessage-ID: <q1@customer.test>\r\n\r\nJammed.\r\n";
 
@@ -24,7 +24,9 @@ fn desk_with(extra: &[(&str, &str)]) -> (tempfile::TempDir, Desk) {
 }
 
 fn open_ticket(desk: &Desk, raw: &str) -> TicketId {
-    let outcome = ingest(desk, raw.as_bytes(), Source::Other("test".into())).expect("ingest");
+    let outcome = desk
+        .ingest(raw.as_bytes(), Source::Other("test".into()))
+        .expect("ingest");
     outcome.disposition.ticket().expect("a ticket")
 }
 
@@ -49,34 +51,36 @@ fn states(desk: &Desk, kind: AlertKind) -> Vec<String> {
 fn close_and_reopen(desk: &Desk, id: TicketId, times: usize) {
     for _ in 0..times {
         let mut ticket = desk.ticket(id).expect("ticket");
-        let mut tx = desk.store.begin();
-        let trigger = Trigger::default();
-        desk.close_ticket(&mut tx, &mut ticket, "cli", &trigger)
-            .expect("close");
-        desk.reopen_ticket(&mut tx, &mut ticket, "cli", &trigger)
-            .expect("reopen");
-        tx.put_ticket(&ticket).expect("put");
-        tx.commit().expect("commit");
+        desk.write(|tx| {
+            let trigger = Trigger::default();
+            desk.close_ticket(tx, &mut ticket, "cli", &trigger)
+                .expect("close");
+            desk.reopen_ticket(tx, &mut ticket, "cli", &trigger)
+                .expect("reopen");
+            tx.put_ticket(&ticket).expect("put");
+            Ok(())
+        });
     }
 }
 
 fn comment(desk: &Desk, id: TicketId, role: AuthorRole, author: &str) {
     let mut ticket = desk.ticket(id).expect("ticket");
-    let mut tx = desk.store.begin();
-    let draft = CommentDraft {
-        author: author.into(),
-        role,
-        visibility: Visibility::Public,
-        text: "more".into(),
-        html: None,
-        attachments: Vec::new(),
-        source_message: None,
-        unproven_staff: false,
-    };
-    desk.add_comment(&mut tx, &mut ticket, draft, &Trigger::default())
-        .expect("comment");
-    tx.put_ticket(&ticket).expect("put");
-    tx.commit().expect("commit");
+    desk.write(|tx| {
+        let draft = CommentDraft {
+            author: author.into(),
+            role,
+            visibility: Visibility::Public,
+            text: "more".into(),
+            html: None,
+            attachments: Vec::new(),
+            source_message: None,
+            unproven_staff: false,
+        };
+        desk.add_comment(tx, &mut ticket, draft, &Trigger::default())
+            .expect("comment");
+        tx.put_ticket(&ticket).expect("put");
+        Ok(())
+    });
 }
 
 #[test]
@@ -85,7 +89,7 @@ fn the_per_ticket_limit_holds_back_the_third_closed_alert_to_one_address() {
     let id = open_ticket(&desk, NEW_MAIL);
     close_and_reopen(&desk, id, 3);
     // The acknowledgement counts too: one more closed alert fits.
-    let closed = states(&desk, AlertKind::TicketClosed);
+    let closed = states(&desk, AlertKind::TICKET_CLOSED);
     assert_eq!(closed.len(), 3, "{closed:?}");
     assert_eq!(closed[0], "pending");
     assert!(
@@ -105,17 +109,18 @@ fn events_earlier_in_the_same_commit_count() {
     let (_dir, desk) = desk_with(&[("ticket_rate_limit_max = 5", "ticket_rate_limit_max = 2")]);
     let id = open_ticket(&desk, NEW_MAIL);
     let mut ticket = desk.ticket(id).expect("ticket");
-    let mut tx = desk.store.begin();
-    let trigger = Trigger::default();
-    for _ in 0..2 {
-        desk.close_ticket(&mut tx, &mut ticket, "cli", &trigger)
-            .expect("close");
-        desk.reopen_ticket(&mut tx, &mut ticket, "cli", &trigger)
-            .expect("reopen");
-    }
-    tx.put_ticket(&ticket).expect("put");
-    tx.commit().expect("commit");
-    let closed = states(&desk, AlertKind::TicketClosed);
+    desk.write(|tx| {
+        let trigger = Trigger::default();
+        for _ in 0..2 {
+            desk.close_ticket(tx, &mut ticket, "cli", &trigger)
+                .expect("close");
+            desk.reopen_ticket(tx, &mut ticket, "cli", &trigger)
+                .expect("reopen");
+        }
+        tx.put_ticket(&ticket).expect("put");
+        Ok(())
+    });
+    let closed = states(&desk, AlertKind::TICKET_CLOSED);
     assert_eq!(closed[0], "pending");
     assert!(closed[1].starts_with("rate-limit:ticket:"), "{closed:?}");
     assert_eq!(
@@ -135,7 +140,7 @@ fn the_per_ticket_limit_is_per_ticket() {
     let second = open_ticket(&desk, &NEW_MAIL.replace("q1@", "q2@"));
     assert_ne!(first, second);
     assert_eq!(
-        states(&desk, AlertKind::Acknowledgement),
+        states(&desk, AlertKind::ACKNOWLEDGEMENT),
         ["pending", "pending"],
         "one acknowledgement per ticket fits a limit of one"
     );
@@ -148,7 +153,7 @@ fn the_per_ticket_limit_covers_staff_notifications() {
     for _ in 0..3 {
         comment(&desk, id, AuthorRole::Customer, "carol@customer.test");
     }
-    let notes = states(&desk, AlertKind::StaffNotification);
+    let notes = states(&desk, AlertKind::STAFF_NOTIFICATION);
     assert_eq!(notes.len(), 3, "{notes:?}");
     assert_eq!(&notes[..2], ["pending", "pending"]);
     assert!(notes[2].starts_with("rate-limit:ticket:"), "{notes:?}");
@@ -162,7 +167,7 @@ fn the_per_recipient_limit_spares_staff() {
         comment(&desk, id, AuthorRole::Customer, "carol@customer.test");
     }
     assert_eq!(
-        states(&desk, AlertKind::StaffNotification),
+        states(&desk, AlertKind::STAFF_NOTIFICATION),
         ["pending", "pending", "pending"]
     );
 }
@@ -178,7 +183,7 @@ fn relayed_staff_replies_are_never_limited() {
         comment(&desk, id, AuthorRole::Staff, "staff@example.test");
     }
     assert_eq!(
-        states(&desk, AlertKind::PublicReply),
+        states(&desk, AlertKind::PUBLIC_REPLY),
         ["pending", "pending", "pending"]
     );
 }
@@ -188,17 +193,18 @@ fn sends_older_than_the_window_no_longer_count() {
     let (_dir, desk) = desk_with(&[("ticket_rate_limit_max = 5", "ticket_rate_limit_max = 1")]);
     let id = open_ticket(&desk, NEW_MAIL);
     let old = Utc::now() - Duration::minutes(61);
-    let mut tx = desk.store.begin();
-    tx.put_ticket_rate(id, "carol@customer.test", &[old])
-        .expect("rate");
-    tx.commit().expect("commit");
+    desk.write(|tx| {
+        tx.put_ticket_rate(id, "carol@customer.test", &[old])
+            .expect("rate");
+        Ok(())
+    });
     close_and_reopen(&desk, id, 2);
     assert_eq!(
-        states(&desk, AlertKind::TicketClosed)[0],
+        states(&desk, AlertKind::TICKET_CLOSED)[0],
         "pending",
         "the acknowledgement's slot has been replaced by an old one"
     );
-    assert!(states(&desk, AlertKind::TicketClosed)[1].starts_with("rate-limit:ticket:"));
+    assert!(states(&desk, AlertKind::TICKET_CLOSED)[1].starts_with("rate-limit:ticket:"));
 }
 
 #[test]
@@ -209,7 +215,7 @@ fn an_acknowledgement_is_held_back_when_the_sender_declines_auto_replies() {
         "X-Auto-Response-Suppress: DR, RN, NRN, OOF, AutoReply\r\nSubject:",
     );
     let id = open_ticket(&desk, &raw);
-    let acks = states(&desk, AlertKind::Acknowledgement);
+    let acks = states(&desk, AlertKind::ACKNOWLEDGEMENT);
     assert_eq!(
         acks,
         [
@@ -225,7 +231,7 @@ fn an_acknowledgement_is_held_back_when_the_sender_declines_auto_replies() {
     );
     close_and_reopen(&desk, id, 1);
     assert_eq!(
-        states(&desk, AlertKind::TicketClosed),
+        states(&desk, AlertKind::TICKET_CLOSED),
         ["pending"],
         "only auto-replies are declined; a closed notice is not an answer to that message"
     );
@@ -236,5 +242,5 @@ fn oof_alone_does_not_decline_our_acknowledgement() {
     let (_dir, desk) = desk_with(&[]);
     let raw = NEW_MAIL.replace("Subject:", "X-Auto-Response-Suppress: OOF\r\nSubject:");
     open_ticket(&desk, &raw);
-    assert_eq!(states(&desk, AlertKind::Acknowledgement), ["pending"]);
+    assert_eq!(states(&desk, AlertKind::ACKNOWLEDGEMENT), ["pending"]);
 }
