@@ -20,9 +20,11 @@
 mod bounces;
 mod cli;
 mod cli_terminal;
+mod concurrency;
 mod corpus;
 mod daemon;
 mod desk;
+mod full_disk;
 mod fuzz_regressions;
 mod imap;
 mod loops;

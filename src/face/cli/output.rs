@@ -266,6 +266,15 @@ pub fn health(out: &mut Out, h: &Health, json: bool) -> Printed {
         writeln!(out, "oldest pending item overdue by: {age}s")?;
     }
     writeln!(out, "quarantined messages: {}", h.quarantined)?;
+    match &h.store.problem {
+        Some(problem) => writeln!(
+            out,
+            "store: {} ({})",
+            clean_line(&h.store.state),
+            clean_line(problem)
+        )?,
+        None => writeln!(out, "store: {}", clean_line(&h.store.state))?,
+    }
     for mailbox in &h.mailboxes {
         writeln!(out, "{}", mailbox_line(mailbox))?;
     }

@@ -98,9 +98,11 @@ impl SledStore {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records how the last write went, logging once per change of kind
+    /// (not for every refused retry while the disk stays full).
     fn set_state(&self, state: WriteState) {
         let mut current = self.state();
-        if *current != state {
+        if std::mem::discriminant(&*current) != std::mem::discriminant(&state) {
             match &state {
                 WriteState::Ok => tracing::info!("Store writes work again"),
                 WriteState::Full(problem) => {
@@ -110,8 +112,8 @@ impl SledStore {
                     tracing::error!(problem = %problem, "Store failed; restart ticketd to reopen it")
                 }
             }
-            *current = state;
         }
+        *current = state;
     }
 
     /// Runs and commits one write (see [`Store::write`]).
@@ -163,7 +165,15 @@ impl Store for SledStore {
     }
 
     fn has_room_for(&self, bytes: u64) -> bool {
-        self.check_room(bytes).is_ok()
+        match self.check_room(bytes) {
+            Ok(()) => true,
+            Err(full) => {
+                if !matches!(*self.state(), WriteState::Failed(_)) {
+                    self.set_state(WriteState::Full(full.to_string()));
+                }
+                false
+            }
+        }
     }
 
     fn health(&self) -> StoreHealth {
