@@ -6,27 +6,34 @@
 //!
 //! # Layout
 //!
-//! The core is a pipeline: **events -> rules -> notifications**.
+//! The core is a pipeline: **events -> rules -> actions** (today: alerts).
+//! The layers, top to bottom; a module imports only from layers below it:
 //!
-//! - [`ingest`]: the one network-free seam from raw bytes to a stored
-//!   outcome. It uses [`mail`] (parsing), [`classify`] (what kind of
-//!   sender), [`sender`] (is this provably staff), [`threading`] (which
-//!   ticket) and [`commands`] (`#close`, `#internal`).
-//! - [`desk`]: the ticket operations every entry point shares; each writes
-//!   its change, its event's alerts ([`rules`]) and the outbox items
-//!   ([`notify::queue`]) in one store commit.
-//! - [`store`]: typed operations over sled; nothing else sees a tree.
-//! - [`notify`]: templates, message composition, transports, the
-//!   background sender that drains the [`outbox`], and the template
-//!   watcher that checks edits as they are saved.
+//! - [`face`]: how people and tools reach ticketd: the command line
+//!   ([`face::cli`]), the daemon's local API ([`face::api`]) and its client
+//!   ([`face::client`]), every command as data ([`face::ops`]), and
+//!   [`face::App`], the store and workflow they run on.
+//! - [`daemon`]: `ticketd serve`, one supervised task per loop.
 //! - [`inbound`]: sources that feed [`ingest`]: IMAP mailboxes (checkpoint,
 //!   batches, IDLE; [`inbound::imap`]) and a Maildir drop folder, plus
 //!   their live health ([`inbound::status`]).
-//! - [`ops`], [`api`], [`client`], [`cli`]: every command as data, served
-//!   by the daemon's local API or run directly on the store.
-//! - [`daemon`]: `ticketd serve`, one supervised task per loop.
+//! - [`ingest`]: the one network-free seam from raw bytes to a stored
+//!   outcome, with mail parsing ([`ingest::mail`]), classification
+//!   ([`ingest::classify`]), staff proof ([`ingest::sender`]), threading
+//!   ([`ingest::threading`]), commands (`#close`, `#internal`;
+//!   [`ingest::commands`]) and content clean-up ([`ingest::content`]).
+//! - [`domain`]: what happens to a ticket: the ticket operations every
+//!   entry point shares ([`domain::workflow`]), each recording an event,
+//!   and the [`domain::rules`] (data) that turn an event into actions.
+//! - [`notify`]: alerts into outbox items through the loop guard
+//!   ([`notify::enqueue`], [`notify::loop_guard`]), templates, message
+//!   composition, transports, and the delivery loop.
+//! - [`store`]: the storage interface ([`store::Store`], [`store::WriteTx`]:
+//!   typed, transactional, durable on return) and its engines
+//!   ([`store::sled`]).
 //! - [`config`]: two-phase configuration (raw TOML, then validated).
-//! - [`model`], [`token`]: the domain types and keyed thread tokens.
+//! - [`model`]: the plain data every layer shares (tickets, comments,
+//!   events, messages, outbox items) and the keyed thread tokens.
 
 pub mod config;
 pub mod daemon;

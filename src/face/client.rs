@@ -1,4 +1,4 @@
-//! The CLI's side of the local API: sends an [`ops::Request`] to a running
+//! The CLI's side of the local API: sends an [`crate::face::ops::Request`] to a running
 //! daemon. [`call`] reports [`ClientError::NoDaemon`] when nothing listens,
 //! so the CLI can open the store itself instead.
 
