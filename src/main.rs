@@ -1,5 +1,5 @@
-//! The `ticketd` binary: make what it creates private, parse arguments,
-//! set up logging, run.
+//! The `ticketd` binary: make what it creates private, limit the
+//! allocator, parse arguments, set up logging, run.
 
 use std::process::ExitCode;
 
@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     // files, exported attachments) is for its own user only: files 0600,
     // folders 0700. Files moved rather than created keep their mode.
     rustix::process::umask(Mode::RWXG | Mode::RWXO);
+    ticketd::face::allocator::limit_memory();
     let cli = ticketd::face::cli::Cli::parse();
     ticketd::face::logging::init();
     ticketd::face::cli::run(cli)

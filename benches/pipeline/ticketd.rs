@@ -156,8 +156,6 @@ impl Install {
             .arg("serve")
             .current_dir(&self.dir)
             .env("RUST_LOG", "warn")
-            // As contrib/ticketd.service runs it.
-            .env("MALLOC_ARENA_MAX", "2")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -3,6 +3,7 @@
 //! ([`client`]), and every command as data ([`ops`]), run the same way
 //! whether the daemon or the CLI holds the store.
 
+pub mod allocator;
 pub mod api;
 pub mod cli;
 pub mod client;

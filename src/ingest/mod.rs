@@ -1,7 +1,7 @@
 //! The ingest seam: one network-free function from raw message bytes to a
 //! stored outcome. Every source (MTA pipe, Maildir, IMAP, tests) calls
-//! [`ingest`], or for a batch [`ingest_batch`] (one durable write for the
-//! whole batch); none of them parses or decides anything itself.
+//! [`ingest`], or for a batch [`ingest_batch`] (a few durable writes of
+//! bounded size); none of them parses or decides anything itself.
 //!
 //! Guarantees:
 //! - the raw bytes are stored with the outcome in one write, so any ticket
@@ -13,9 +13,9 @@
 //! - bad input never fails the call: it is quarantined with its reason.
 //!   A message whose processing fails (or panics) is quarantined too, its
 //!   partial changes undone. An `Err` is the store's ([`StoreError`]): a
-//!   full disk or a failed engine; nothing of the batch is stored, nothing
-//!   is quarantined for it, and the caller retries later (the MTA pipe
-//!   exits 75).
+//!   full disk or a failed engine; nothing of that write is stored,
+//!   nothing is quarantined for it, and the caller retries later (the MTA
+//!   pipe exits 75).
 //!
 //! What a message does, by kind (see [`crate::ingest::classify`]):
 //! - our own mail and auto-replies: stored as ignored, never answered,
@@ -87,6 +87,16 @@ pub enum Incoming {
     },
 }
 
+impl Incoming {
+    /// The bytes it carries.
+    fn len(&self) -> usize {
+        match self {
+            Incoming::Whole { raw, .. } => raw.len(),
+            Incoming::Oversized { header, .. } => header.len(),
+        }
+    }
+}
+
 /// Ingests one raw message, durably. See the module doc.
 pub fn ingest(
     store: &dyn Store,
@@ -108,29 +118,69 @@ pub fn ingest(
 /// Work that joins a batch's write once its outcomes are known.
 pub type AfterBatch<'a> = dyn FnMut(&mut dyn WriteTx, &[Outcome]) -> anyhow::Result<()> + 'a;
 
+/// Messages in one write at most. sled keeps the copies of every page a
+/// transaction changes until the transaction ends, so memory grows with
+/// the write: in process, 10,000 messages stored 200 to a write peaked at
+/// 78 MB, 50 to a write at 37 MB and 20 at 30 MB, all near 2,000 a second
+/// (docs/benchmarks.md).
+const MESSAGES_PER_WRITE: usize = 16;
+
+/// Bytes of raw mail in one write at most (a single larger message still
+/// gets a write of its own).
+const BYTES_PER_WRITE: usize = 1024 * 1024;
+
 /// Ingests `messages` in order, each with the outcome [`ingest`] would
-/// give it, in one durable write that also runs `then` with the outcomes
-/// (an IMAP source stores its checkpoint there, so the two are durable
-/// together).
+/// give it. They are stored in durable writes of at most
+/// [`MESSAGES_PER_WRITE`] messages or [`BYTES_PER_WRITE`] bytes, in order;
+/// the last write also runs `then` with every outcome (an IMAP source
+/// stores its checkpoint there, so it is durable with the last message).
+/// When a write fails, the ones before it stay durable: the caller retries
+/// the batch and finds those messages as duplicates, which change nothing.
 pub fn ingest_batch(
     store: &dyn Store,
     wf: &Workflow,
     messages: &[Incoming],
     then: &mut AfterBatch<'_>,
 ) -> Result<Vec<Outcome>, StoreError> {
-    let readings: Vec<Reading> = messages.iter().map(|m| reading::read(wf, m)).collect();
-    let mut outcomes = Vec::new();
-    store.write(&mut |tx| {
-        outcomes.clear();
-        for (message, reading) in messages.iter().zip(&readings) {
-            outcomes.push(store_one(wf, tx, message, reading)?);
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(messages.len());
+    let mut start = 0;
+    loop {
+        let end = write_end(messages, start);
+        let last = end == messages.len();
+        let chunk = &messages[start..end];
+        let readings: Vec<Reading> = chunk.iter().map(|m| reading::read(wf, m)).collect();
+        let committed = outcomes.len();
+        store.write(&mut |tx| {
+            outcomes.truncate(committed);
+            for (message, reading) in chunk.iter().zip(&readings) {
+                outcomes.push(store_one(wf, tx, message, reading)?);
+            }
+            if last { then(tx, &outcomes) } else { Ok(()) }
+        })?;
+        for outcome in outcomes[committed..].iter().filter(|o| !o.duplicate) {
+            tracing::info!(outcome = ?outcome.disposition, rule = %outcome.rule, "Message ingested");
         }
-        then(tx, &outcomes)
-    })?;
-    for outcome in outcomes.iter().filter(|o| !o.duplicate) {
-        tracing::info!(outcome = ?outcome.disposition, rule = %outcome.rule, "Message ingested");
+        if last {
+            break;
+        }
+        start = end;
     }
     Ok(outcomes)
+}
+
+/// Where the write that starts at `start` ends: after at least one
+/// message, within both limits.
+fn write_end(messages: &[Incoming], start: usize) -> usize {
+    let mut bytes = 0;
+    let mut end = start;
+    while end < messages.len() && end - start < MESSAGES_PER_WRITE {
+        bytes += messages[end].len();
+        if end > start && bytes > BYTES_PER_WRITE {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
 
 /// Stores one message in `tx`: a duplicate, a quarantine, or the outcome

@@ -1,8 +1,9 @@
 //! Tests of the ingest seam and the alert rules end to end, without a
 //! network: raw bytes in, tickets, comments and outbox items out.
-//! Bounces, replies to closed tickets and automated-mail correlation have
-//! their own files below.
+//! Batches, bounces, replies to closed tickets and automated-mail
+//! correlation have their own files below.
 
+mod batches;
 mod bounces;
 mod closed_tickets;
 mod correlation;
@@ -596,48 +597,4 @@ fn the_same_message_from_two_sources_at_once_makes_one_ticket() {
     );
     assert_eq!(desk.store.ticket_count().unwrap(), 1);
     assert_eq!(outbox(&desk).len(), 1);
-}
-
-#[test]
-fn a_batch_read_ahead_gives_each_message_the_outcome_it_gets_alone() {
-    let crlf = |s: &str| s.replace('\n', "\r\n").into_bytes();
-    let reply = "From: carol@customer.test\nTo: support@example.test\nSubject: Re: Printer jammed\nMessage-ID: <r1@customer.test>\nIn-Reply-To: <new-1@customer.test>\n\nStill jammed.\n";
-    let batch: Vec<Vec<u8>> = vec![
-        crlf(NEW_MAIL),
-        // Threads to the ticket the message before it opened.
-        crlf(reply),
-        // The first message again, and input that is no mail at all.
-        crlf(NEW_MAIL),
-        b"\x00\x01 not a mail".to_vec(),
-        crlf(&NEW_MAIL.replace("new-1@", "new-2@")),
-    ];
-    let (_alone_dir, alone) = quiet_desk();
-    let expected: Vec<Outcome> = batch
-        .iter()
-        .map(|raw| alone.ingest(raw, Source::Other("test".into())).unwrap())
-        .collect();
-    let (_dir, desk) = quiet_desk();
-    let messages: Vec<crate::ingest::Incoming> = batch
-        .into_iter()
-        .map(|raw| crate::ingest::Incoming::Whole {
-            raw,
-            source: Source::Other("test".into()),
-        })
-        .collect();
-    let app = desk.app();
-    let outcomes =
-        crate::ingest::ingest_batch(&*app.store, &app.workflow, &messages, &mut |_, _| Ok(()))
-            .unwrap();
-    assert_eq!(outcomes, expected);
-    assert!(matches!(
-        outcomes[1].disposition,
-        Disposition::Comment { .. }
-    ));
-    assert!(outcomes[2].duplicate);
-    assert!(matches!(
-        outcomes[3].disposition,
-        Disposition::Quarantined { .. }
-    ));
-    assert_eq!(desk.store.ticket_count().unwrap(), 2);
-    assert_eq!(kinds_to(&desk), kinds_to(&alone));
 }
