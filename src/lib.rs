@@ -19,7 +19,7 @@
 //!   their live health ([`inbound::status`]).
 //! - [`ingest`]: the one network-free seam from raw bytes to a stored
 //!   outcome, with mail parsing ([`ingest::mail`]), classification
-//!   ([`ingest::classify`]), staff proof ([`ingest::sender`]), threading
+//!   ([`ingest::classify`]), staff proof ([`ingest::staff_proof`]), threading
 //!   ([`ingest::threading`]), commands (`#close`, `#internal`;
 //!   [`ingest::commands`]) and content clean-up ([`ingest::content`]).
 //! - [`domain`]: what happens to a ticket: the ticket operations every

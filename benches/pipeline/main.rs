@@ -34,7 +34,7 @@ struct Args {
     #[arg(long, env = "TICKETD_MAILSTACK_ENV")]
     stack: String,
     /// Scenarios to run (default: all).
-    #[arg(long, value_delimiter = ',', default_values_t = ["backlog".to_string(), "latency".into(), "outbound".into(), "growth".into(), "fanout".into()])]
+    #[arg(long, value_delimiter = ',', default_values_t = ["backlog".to_string(), "latency".into(), "outbound".into(), "growth".into(), "fanout".into(), "ingest-only".into()])]
     only: Vec<String>,
     /// Backlog size.
     #[arg(long, default_value_t = 10_000)]

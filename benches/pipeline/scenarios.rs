@@ -1,6 +1,6 @@
-//! Four measurements: backlog, latency, outbound and growth (fan-out is
-//! in `fanout.rs`). Each
-//! returns a [`Row`] set for the table and the JSON report.
+//! Five measurements: backlog, latency, outbound, growth and ingest alone
+//! (fan-out is in `fanout.rs`). Each returns a [`Row`] set for the table
+//! and the JSON report.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -99,9 +99,10 @@ async fn drain(stack: &Stack, install: &Install, total: u32) -> anyhow::Result<D
     })
 }
 
-/// Backlog: the plain client's fetch rate of a full INBOX (the target's
-/// reference), the same client fetching and moving it like ticketd must,
-/// then ticketd's full ingest of it.
+/// Backlog: the plain client's fetch rate of a full INBOX, the same client
+/// fetching and moving it like ticketd must (the ceiling any IMAP desk
+/// reaches here, and the reference for ticketd's rate), then ticketd's
+/// full ingest of it. No target: ingest has its own, in `ingest_only`.
 pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<Row>> {
     clean(stack, &[SUPPORT])?;
     let messages: Vec<Vec<u8>> = corpus::backlog("backlog", n, 7, &person)
@@ -123,7 +124,7 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
     let install = Install::new(&work.join("backlog"), stack, Outbound::Parked)?;
     let drained = drain(stack, &install, n as u32).await?;
     let rate = n as f64 / drained.seconds;
-    let ratio = rate / raw_rate;
+    let move_rate = n as f64 / move_seconds;
     let flag_rate = n as f64 / flag_seconds(stack, work, &messages).await?;
     Ok(vec![
         row(
@@ -137,8 +138,8 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
         ),
         row(
             "backlog",
-            "plain IMAP fetch + UID MOVE, 200 at a time",
-            n as f64 / move_seconds,
+            "plain IMAP fetch + UID MOVE, 200 at a time (the ceiling)",
+            move_rate,
             "msg/s",
         ),
         row("backlog", "ticketd full ingest", rate, "msg/s"),
@@ -148,10 +149,11 @@ pub async fn backlog(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec
             flag_rate,
             "msg/s",
         ),
-        judged(
-            row("backlog", "ingest / plain fetch", ratio * 100.0, "%"),
-            ">= 25 %",
-            ratio >= 0.25,
+        row(
+            "backlog",
+            "ticketd full ingest / the ceiling",
+            rate / move_rate * 100.0,
+            "%",
         ),
         row(
             "backlog",
@@ -534,17 +536,21 @@ pub fn ingest_only(stack: &Stack, work: &Path, n: usize) -> anyhow::Result<Vec<R
             source: source.clone(),
         })
         .collect();
-    // As the daemon does with a mailbox: batches of 200, each one durable
-    // write.
+    // As the daemon does with a mailbox: batches of 200 (each stored in
+    // durable writes of at most 16 messages).
     let started = Instant::now();
     for batch in messages.chunks(200) {
         ticketd::ingest::ingest_batch(&*app.store, &app.workflow, batch, &mut |_, _| Ok(()))?;
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
-    Ok(vec![row(
-        "ingest-only",
-        &format!("in-process ingest of {n}, one durable write per 200"),
-        rate,
-        "msg/s",
+    Ok(vec![judged(
+        row(
+            "ingest-only",
+            &format!("in-process ingest of {n}, batches of 200"),
+            rate,
+            "msg/s",
+        ),
+        ">= 1000 msg/s",
+        rate >= 1000.0,
     )])
 }

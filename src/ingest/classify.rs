@@ -91,7 +91,7 @@
 //!   From address is a person's too (RT calls it generated): it opens a
 //!   ticket that nobody can be acknowledged for.
 //! - **Staff is not a kind of mail.** Whether a sender is proven staff is
-//!   decided separately ([`crate::ingest::sender`]) and recorded next to this rule;
+//!   decided separately ([`crate::ingest::staff_proof`]) and recorded next to this rule;
 //!   a staff member's auto-reply is an auto-reply and never acts as staff.
 
 use std::collections::BTreeSet;

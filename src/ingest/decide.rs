@@ -4,7 +4,7 @@
 
 use super::classify::{Classification, ClassifyContext, MailKind, classify};
 use super::mail::InboundMail;
-use super::sender::{SenderRole, sender_role};
+use super::staff_proof::{SenderRole, sender_role};
 use super::threading::{ThreadLookup, ThreadMatch, find_thread};
 use super::{Outcome, bounce, closed, commands, content, correlate, draft, record, ticket_draft};
 use crate::domain::workflow::Workflow;

@@ -8,7 +8,7 @@ use super::Decision;
 use crate::domain::workflow::{CommentDraft, TicketDraft, Workflow};
 use crate::ingest::classify::MailKind;
 use crate::ingest::mail::InboundMail;
-use crate::ingest::sender::SenderKind;
+use crate::ingest::staff_proof::SenderKind;
 use crate::ingest::threading::clean_subject;
 use crate::ingest::{commands, content};
 use crate::model::{

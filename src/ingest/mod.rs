@@ -33,7 +33,7 @@ pub mod classify;
 pub mod commands;
 pub mod content;
 pub mod mail;
-pub mod sender;
+pub mod staff_proof;
 pub mod threading;
 
 mod bounce;

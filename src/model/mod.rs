@@ -144,7 +144,7 @@ pub struct Comment {
     /// When it was stored.
     pub created_at: DateTime<Utc>,
     /// Set when the mail came from a staff address without proof that
-    /// staff sent it (see `ingest::sender`): stored as a customer's, and
+    /// staff sent it (see `ingest::staff_proof`): stored as a customer's, and
     /// staff are warned.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unproven_staff: bool,
