@@ -7,7 +7,8 @@
 //! (Reporting-MTA), then one block per recipient (Final-Recipient,
 //! Original-Recipient, Action, Status, Diagnostic-Code). The returned
 //! original, a `message/rfc822` or `text/rfc822-headers` part, carries the
-//! Message-ID and thread headers that tie the bounce to our mail.
+//! Message-ID and thread headers that tie the bounce to our mail. The
+//! delivery-status fields are read in the child module `fields`.
 //!
 //! Plain-text bounces (older Exim, Exchange and appliances) are read
 //! best-effort: the failed addresses from `X-Failed-Recipients` or the
@@ -24,6 +25,10 @@ use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
 
 use crate::model::{is_deliverable_address, normalize_address};
 use crate::notify::compose::LOOP_HEADER;
+
+mod fields;
+
+use fields::from_status_part;
 
 /// Longest diagnostic text kept, in characters.
 const MAX_DIAGNOSTIC_CHARS: usize = 300;
@@ -284,106 +289,11 @@ fn is_delivery_status(part: &MessagePart<'_>) -> bool {
     )
 }
 
-/// `Name: value` fields in blank-line separated groups, names lower-case,
-/// continuation lines unfolded.
-fn field_groups(text: &str) -> Vec<Vec<(String, String)>> {
-    let mut groups: Vec<Vec<(String, String)>> = vec![Vec::new()];
-    for line in text.lines() {
-        if line.trim().is_empty() {
-            groups.push(Vec::new());
-            continue;
-        }
-        let Some(group) = groups.last_mut() else {
-            continue;
-        };
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, value)) = group.last_mut() {
-                value.push(' ');
-                value.push_str(line.trim());
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            group.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
-        }
-    }
-    groups.retain(|g| !g.is_empty());
-    groups
-}
-
-fn field<'g>(group: &'g [(String, String)], name: &str) -> Option<&'g str> {
-    group
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
-}
-
-/// The value after an RFC 3464 type prefix (`rfc822; `, `dns; `, `smtp; `).
-fn typed_value(value: &str) -> &str {
-    value.split_once(';').map_or(value, |(_, v)| v).trim()
-}
-
-fn address_field(group: &[(String, String)], name: &str) -> Option<String> {
-    let address = normalize_address(typed_value(field(group, name)?));
-    is_deliverable_address(&address).then_some(address)
-}
-
 fn one_line_shortened(text: &str) -> String {
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match line.char_indices().nth(MAX_DIAGNOSTIC_CHARS) {
         Some((cut, _)) => format!("{}...", &line[..cut]),
         None => line,
-    }
-}
-
-fn from_status_part(part: &MessagePart<'_>, returned: Option<ReturnedHeaders>) -> DeliveryReport {
-    let text = String::from_utf8_lossy(part.contents());
-    let mut report = DeliveryReport {
-        format: ReportFormat::DeliveryStatus,
-        reporting_mta: None,
-        recipients: Vec::new(),
-        original_ids: Vec::new(),
-        returned,
-    };
-    for group in field_groups(&text) {
-        let per_recipient = ["final-recipient", "original-recipient", "action"]
-            .iter()
-            .any(|n| field(&group, n).is_some());
-        if per_recipient {
-            report.recipients.push(recipient_block(&group));
-            continue;
-        }
-        if report.reporting_mta.is_none() {
-            report.reporting_mta = field(&group, "reporting-mta").map(|v| typed_value(v).into());
-        }
-        if let Some(id) = field(&group, "x-original-message-id") {
-            report.original_ids.push(clean_id(id));
-        }
-    }
-    report
-}
-
-fn recipient_block(group: &[(String, String)]) -> RecipientReport {
-    let diagnostic = field(group, "diagnostic-code").map(|d| one_line_shortened(typed_value(d)));
-    let status = field(group, "status")
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(StatusCode::parse)
-        .or_else(|| diagnostic.as_deref().and_then(StatusCode::find_in));
-    RecipientReport {
-        final_recipient: address_field(group, "final-recipient"),
-        original_recipient: address_field(group, "original-recipient"),
-        action: match field(group, "action")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some(a) if a.starts_with("failed") => DsnAction::Failed,
-            Some(a) if a.starts_with("delayed") => DsnAction::Delayed,
-            Some(a) if a.starts_with("delivered") => DsnAction::Delivered,
-            Some(a) if a.starts_with("relayed") => DsnAction::Relayed,
-            Some(a) if a.starts_with("expanded") => DsnAction::Expanded,
-            _ => DsnAction::Unknown,
-        },
-        status,
-        diagnostic,
     }
 }
 
