@@ -11,8 +11,9 @@
 //!
 //! - [`face`]: how people and tools reach ticketd: the command line
 //!   ([`face::cli`]), the daemon's local API ([`face::api`]) and its client
-//!   ([`face::client`]), every command as data ([`face::ops`]), and
-//!   [`face::App`], the store and workflow they run on.
+//!   ([`face::client`]), every command as data ([`face::ops`]),
+//!   [`face::App`], the store and workflow they run on, and the process's
+//!   allocator limits ([`face::allocator`]).
 //! - [`daemon`]: `ticketd serve`, one supervised task per loop.
 //! - [`inbound`]: sources that feed [`ingest`]: IMAP mailboxes (checkpoint,
 //!   batches, IDLE; [`inbound::imap`]) and a Maildir drop folder, plus
