@@ -19,16 +19,6 @@ fn requester(ticket: usize) -> String {
     format!("requester{ticket}@customer.test")
 }
 
-fn drop_into_maildir(env: &TestEnv, name: &str, raw: &[u8]) {
-    let root = env.maildir();
-    for sub in ["tmp", "new", "cur"] {
-        std::fs::create_dir_all(root.join(sub)).expect("creating the Maildir");
-    }
-    let tmp = root.join("tmp").join(name);
-    std::fs::write(&tmp, raw).expect("writing into tmp/");
-    std::fs::rename(&tmp, root.join("new").join(name)).expect("moving into new/");
-}
-
 fn opening(ticket: usize) -> Vec<u8> {
     mail(
         &[
@@ -103,7 +93,7 @@ fn cli_operations_racing_mail_replies_lose_no_update() {
     });
     let daemon = Daemon::start(&env);
     for t in 1..=TICKETS {
-        drop_into_maildir(&env, &format!("open-{t}"), &opening(t));
+        env.drop_into_maildir(&format!("open-{t}"), &opening(t));
         poll_until("the ticket to open", Duration::from_secs(10), || {
             (array(&env.json(&["tickets", "list"])["tickets"]).len() == t).then_some(())
         });
@@ -114,7 +104,7 @@ fn cli_operations_racing_mail_replies_lose_no_update() {
             scope.spawn(move || client(env, c));
         }
         for n in 0..REPLIES {
-            drop_into_maildir(&env, &format!("reply-{n}"), &reply(1 + n % TICKETS, n));
+            env.drop_into_maildir(&format!("reply-{n}"), &reply(1 + n % TICKETS, n));
             std::thread::sleep(Duration::from_millis(5));
         }
     });

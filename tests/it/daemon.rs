@@ -15,17 +15,6 @@ fn fast_maildir() -> TestEnv {
     TestEnv::with_config(|c| set(c, "inbound.maildir.poll_interval_ms", 50))
 }
 
-/// Delivers `raw` into `<maildir>/new/` the Maildir way (tmp/, then rename).
-fn drop_into_maildir(env: &TestEnv, name: &str, raw: &[u8]) {
-    let root = env.maildir();
-    for sub in ["tmp", "new", "cur"] {
-        std::fs::create_dir_all(root.join(sub)).expect("creating the Maildir");
-    }
-    let tmp = root.join("tmp").join(name);
-    std::fs::write(&tmp, raw).expect("writing into tmp/");
-    std::fs::rename(&tmp, root.join("new").join(name)).expect("moving into new/");
-}
-
 /// Waits until the outbound folder holds `count` mails of `kind`.
 fn wait_for_mail(env: &TestEnv, kind: &str, count: usize) -> Vec<Eml> {
     crate::util::poll_until(
@@ -58,7 +47,7 @@ fn daemon_ingests_the_maildir_serves_the_cli_and_stops_on_sigterm() {
     let env = fast_maildir();
     let mut daemon = Daemon::start(&env);
 
-    drop_into_maildir(&env, "1700000000.M1P1.test", &fixture("new_customer.eml"));
+    env.drop_into_maildir("1700000000.M1P1.test", &fixture("new_customer.eml"));
     let acks = wait_for_mail(&env, "acknowledgement", 1);
     assert_eq!(acks[0].to, ["carol@customer.test"]);
     assert_eq!(acks[0].in_reply_to, ["req-1@customer.test"]);

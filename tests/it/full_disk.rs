@@ -82,16 +82,6 @@ impl Drop for Tmpfs {
     }
 }
 
-fn drop_into_maildir(env: &TestEnv, name: &str, raw: &[u8]) {
-    let root = env.maildir();
-    for sub in ["tmp", "new", "cur"] {
-        std::fs::create_dir_all(root.join(sub)).expect("creating the Maildir");
-    }
-    let tmp = root.join("tmp").join(name);
-    std::fs::write(&tmp, raw).expect("writing into tmp/");
-    std::fs::rename(&tmp, root.join("new").join(name)).expect("moving into new/");
-}
-
 fn request(n: usize) -> Vec<u8> {
     mail(
         &[
@@ -138,7 +128,7 @@ fn a_full_disk_stops_ingest_cleanly_and_it_resumes_when_space_returns() {
     let env = env_on(&disk, |_| {});
     let daemon = Daemon::start(&env);
     for n in 0..3 {
-        drop_into_maildir(&env, &format!("m{n}"), &request(n));
+        env.drop_into_maildir(&format!("m{n}"), &request(n));
     }
     poll_until("three tickets", DEADLINE, || {
         (ticket_count(&env) == 3).then_some(())
@@ -146,7 +136,7 @@ fn a_full_disk_stops_ingest_cleanly_and_it_resumes_when_space_returns() {
 
     let filler = disk.fill_leaving(RESERVE / 2);
     for n in 3..8 {
-        drop_into_maildir(&env, &format!("m{n}"), &request(n));
+        env.drop_into_maildir(&format!("m{n}"), &request(n));
     }
     poll_until("the store to report the full disk", DEADLINE, || {
         (store_state(&env) == "disk full").then_some(())
@@ -176,7 +166,7 @@ fn a_full_disk_stops_ingest_cleanly_and_it_resumes_when_space_returns() {
     assert!(array(&quarantined["messages"]).is_empty(), "{quarantined}");
 
     disk.fill_leaving(RESERVE / 2);
-    drop_into_maildir(&env, "m8", &request(8));
+    env.drop_into_maildir("m8", &request(8));
     let asked = Instant::now();
     let status = daemon.terminate();
     assert!(status.success(), "SIGTERM with the disk full: {status}");
@@ -217,7 +207,7 @@ fn an_alert_due_while_the_disk_is_full_waits_and_then_arrives_once() {
             ],
             "Paper jam.",
         );
-        drop_into_maildir(&env, "alert", &raw);
+        env.drop_into_maildir("alert", &raw);
         poll_until("a failed attempt at the acknowledgement", DEADLINE, || {
             let items = env.outbox();
             items

@@ -89,13 +89,7 @@ impl Desk {
 
     /// Delivers `raw` into this desk's Maildir (tmp/, then new/).
     fn receive(&self, file: &str, raw: &[u8]) {
-        let root = self.env.maildir();
-        for sub in ["tmp", "new", "cur"] {
-            std::fs::create_dir_all(root.join(sub)).expect("creating the Maildir");
-        }
-        let tmp = root.join("tmp").join(file);
-        std::fs::write(&tmp, raw).expect("writing into tmp/");
-        std::fs::rename(&tmp, root.join("new").join(file)).expect("moving into new/");
+        self.env.drop_into_maildir(file, raw);
     }
 
     /// Whether the Maildir is drained and nothing waits in the outbox.

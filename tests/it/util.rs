@@ -291,6 +291,18 @@ impl TestEnv {
         self.path().join("maildir")
     }
 
+    /// Delivers `raw` into the Maildir's `new/` the Maildir way (written
+    /// in `tmp/`, then renamed).
+    pub fn drop_into_maildir(&self, name: &str, raw: &[u8]) {
+        let root = self.maildir();
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir_all(root.join(sub)).expect("creating the Maildir");
+        }
+        let tmp = root.join("tmp").join(name);
+        std::fs::write(&tmp, raw).expect("writing into tmp/");
+        std::fs::rename(&tmp, root.join("new").join(name)).expect("moving into new/");
+    }
+
     /// The folder the file transport writes `.eml` files into.
     pub fn outbound_dir(&self) -> PathBuf {
         self.path().join("outbound")

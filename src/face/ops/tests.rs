@@ -37,6 +37,21 @@ fn close(desk: &Desk, id: TicketId) {
     );
 }
 
+/// Ingests a first mail from `from` with `count` Cc addresses
+/// (`p0@elsewhere.test`, ...; numbers padded to `width` digits); it opens
+/// ticket #1.
+fn ingest_with_cc(desk: &Desk, from: &str, count: usize, width: usize) {
+    let cc: Vec<String> = (0..count)
+        .map(|n| format!("p{n:0width$}@elsewhere.test"))
+        .collect();
+    let raw = format!(
+        "From: {from}\r\nTo: support@example.test\r\nCc: {}\r\nSubject: Hi\r\nMessage-ID: <first@customer.test>\r\n\r\nHello\r\n",
+        cc.join(", ")
+    );
+    desk.ingest(raw.as_bytes(), crate::model::Source::Pipe)
+        .expect("ingest");
+}
+
 fn ticket_ids(response: Response) -> Vec<u64> {
     match response {
         Response::Tickets { tickets } => tickets.iter().map(|t| t.id.0).collect(),
@@ -146,13 +161,7 @@ fn a_ticket_view_shows_one_page_of_comments_and_the_latest_of_the_rest() {
 #[test]
 fn adding_a_recipient_that_was_not_added_takes_it_off_the_list() {
     let (_dir, desk) = testutil::desk(&[]);
-    let cc: Vec<String> = (0..25).map(|n| format!("p{n:02}@elsewhere.test")).collect();
-    let raw = format!(
-        "From: lead@customer.test\r\nTo: support@example.test\r\nCc: {}\r\nSubject: Hi\r\nMessage-ID: <m@customer.test>\r\n\r\nHello\r\n",
-        cc.join(", ")
-    );
-    desk.ingest(raw.as_bytes(), crate::model::Source::Pipe)
-        .expect("ingest");
+    ingest_with_cc(&desk, "lead@customer.test", 25, 2);
     let id = TicketId(1);
     let ticket = desk.ticket(id).expect("ticket");
     let not_added = ticket.not_added.expect("some not added");
@@ -174,13 +183,7 @@ fn adding_a_recipient_that_was_not_added_takes_it_off_the_list() {
 #[test]
 fn confirmed_recipients_hear_about_the_closing() {
     let (_dir, desk) = testutil::desk(&[]);
-    let cc: Vec<String> = (0..8).map(|n| format!("p{n}@elsewhere.test")).collect();
-    let raw = format!(
-        "From: new@customer.test\r\nTo: support@example.test\r\nCc: {}\r\nSubject: Hi\r\nMessage-ID: <n@customer.test>\r\n\r\nHello\r\n",
-        cc.join(", ")
-    );
-    desk.ingest(raw.as_bytes(), crate::model::Source::Pipe)
-        .expect("ingest");
+    ingest_with_cc(&desk, "new@customer.test", 8, 0);
     let id = TicketId(1);
     assert!(desk.ticket(id).expect("ticket").recipients_unconfirmed);
     run(&desk, Request::RecipientsConfirm { id });
@@ -203,13 +206,7 @@ fn confirmed_recipients_hear_about_the_closing() {
 #[test]
 fn a_public_staff_reply_confirms_the_recipients() {
     let (_dir, desk) = testutil::desk(&[]);
-    let cc: Vec<String> = (0..8).map(|n| format!("p{n}@elsewhere.test")).collect();
-    let raw = format!(
-        "From: new@customer.test\r\nTo: support@example.test\r\nCc: {}\r\nSubject: Hi\r\nMessage-ID: <n@customer.test>\r\n\r\nHello\r\n",
-        cc.join(", ")
-    );
-    desk.ingest(raw.as_bytes(), crate::model::Source::Pipe)
-        .expect("ingest");
+    ingest_with_cc(&desk, "new@customer.test", 8, 0);
     let id = TicketId(1);
     let reply = Request::TicketComment {
         id,
